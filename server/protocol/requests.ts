@@ -1,0 +1,175 @@
+// The custom LSP requests between extension, webviews and server: each method typed once, here.
+//
+// Imports nothing but `vscode-languageserver-protocol` (no `vscode`, no Node built-ins), so the
+// extension, the server and a webview bundle can all import it. docs/protocol.md lists the same
+// methods; test/unit/protocol.test.ts keeps the two in step.
+import { RequestType } from 'vscode-languageserver-protocol';
+import type { BoundMethod, BoundsReport, InspectReport, LayerBoundsSummary } from './reports';
+
+export type { BoundMethod, BoundsReport, InspectReport, LayerBoundsSummary } from './reports';
+
+/**
+ * Which model a request is about: a `file:` URI (what the extension has) or a file system path
+ * (what the CLI and tests have). Exactly one of the two.
+ */
+export interface ModelTarget {
+  uri?: string;
+  path?: string;
+}
+
+/**
+ * Long requests carry a client-chosen job id so that `graftcert/cancel` can stop them (a webview's
+ * Stop button has no JSON-RPC request id to cancel). `$/cancelRequest` works as well.
+ */
+export interface JobParams {
+  jobId?: string;
+  /** LSP work-done progress token; the server reports progress on it when given. */
+  workDoneToken?: string | number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// graftcert/inspect: the model's structure, no numerics.
+
+export type InspectParams = ModelTarget;
+
+export const inspectRequest = new RequestType<InspectParams, InspectReport, void>('graftcert/inspect');
+
+// ---------------------------------------------------------------------------------------------
+// graftcert/bounds: output and per-ReLU-layer bounds under an L∞ ball (same JSON as `bounds --json`).
+
+export interface BoundsParams extends ModelTarget, JobParams {
+  eps: number;
+  /** Default 'crown'. */
+  method?: BoundMethod;
+  /** Centre of the ball, C order, the model input's size. Default: all 0.5. */
+  center?: number[];
+  /** Clip the ball to [lo, hi] (e.g. [0, 1] for images). */
+  clip?: [number, number];
+  /** Also bound the margins y[label] - y[j] for every other class j. */
+  margin?: number;
+}
+
+export const boundsRequest = new RequestType<BoundsParams, BoundsReport, void>('graftcert/bounds');
+
+// ---------------------------------------------------------------------------------------------
+// graftcert/certify: clean and certified (verified) accuracy over a data set at ε.
+
+export interface CertifyParams extends ModelTarget, JobParams {
+  /** `mnist`, `mnist:train`, or a path to IDX files, a `.npy` pair or a JSON data file. */
+  data: string;
+  eps: number;
+  /** Number of samples from the start of the data set. Default: all. */
+  count?: number;
+  method?: BoundMethod;
+}
+
+export interface CertifiedSample {
+  index: number;
+  label: number;
+  predicted: number;
+  /** Every other class's margin lower bound is > 0. */
+  certified: boolean;
+  /** A PGD attack found an adversarial input (so it can never be certified). */
+  attacked: boolean;
+}
+
+export interface CertifyReport {
+  method: BoundMethod;
+  eps: number;
+  data: string;
+  count: number;
+  /** Fraction of samples classified correctly. */
+  cleanAccuracy: number;
+  /** Fraction of samples classified correctly and certified robust at eps. */
+  certifiedAccuracy: number;
+  samples: CertifiedSample[];
+  /** Per ReLU layer, unstable/active/inactive summed over the samples. */
+  layers: LayerBoundsSummary[];
+  time_s: number;
+}
+
+export const certifyRequest = new RequestType<CertifyParams, CertifyReport, void>('graftcert/certify');
+
+// ---------------------------------------------------------------------------------------------
+// graftcert/graft: linearity grafting + fine-tuning, exporting a standard ONNX model.
+
+export interface GraftParams extends ModelTarget, JobParams {
+  data: string;
+  eps: number;
+  /** Fraction of ReLU neurons to graft, in [0, 1]. */
+  ratio: number;
+  epochs?: number;
+  /** Path of the exported ONNX model. */
+  out: string;
+}
+
+export interface GraftReport {
+  out: string;
+  eps: number;
+  ratio: number;
+  /** Neurons replaced by a linear function, all layers together. */
+  grafted: number;
+  /** Per ReLU layer after grafting (the `grafted` column is the graft mask's count). */
+  layers: LayerBoundsSummary[];
+  cleanAccuracyBefore: number;
+  cleanAccuracyAfter: number;
+  /** Unstable neurons summed over layers, before and after grafting (same bound method). */
+  unstableBefore: number;
+  unstableAfter: number;
+  time_s: number;
+}
+
+export const graftRequest = new RequestType<GraftParams, GraftReport, void>('graftcert/graft');
+
+// ---------------------------------------------------------------------------------------------
+// graftcert/verify: complete verification of one VNN-LIB property (PGD → α-CROWN → BaB).
+
+export interface VerifyParams extends ModelTarget, JobParams {
+  /** The `.vnnlib` property: a file system path or a `file:` URI. */
+  property: string;
+  timeout_s?: number;
+  /** Write the VNN-COMP result file here too. */
+  results?: string;
+}
+
+/** VNN-COMP result words: `unsat` = the property holds, `sat` = a counterexample exists. */
+export type VerifyResult = 'sat' | 'unsat' | 'timeout' | 'unknown' | 'error';
+
+export interface VerifyReport {
+  result: VerifyResult;
+  /** Present with `sat`: an input in the input set whose output meets the unsafe constraint. */
+  counterexample: null | { x: number[]; y: number[] };
+  /** Which stage decided it. */
+  decidedBy: null | 'pgd' | 'bounds' | 'branch-and-bound';
+  /** Branch-and-bound sub-problems visited (0 when decided before BaB). */
+  branches: number;
+  /** One sentence for `error`/`unknown`, otherwise null. */
+  reason: string | null;
+  time_s: number;
+}
+
+export const verifyRequest = new RequestType<VerifyParams, VerifyReport, void>('graftcert/verify');
+
+// ---------------------------------------------------------------------------------------------
+// graftcert/cancel: stop a running job by the jobId its request carried.
+
+export interface CancelParams {
+  jobId: string;
+}
+
+export interface CancelResult {
+  /** False when no job with that id was running (already finished, or never started). */
+  cancelled: boolean;
+}
+
+export const cancelRequest = new RequestType<CancelParams, CancelResult, void>('graftcert/cancel');
+
+/** Every custom method, for the protocol doc test and for logging. */
+export const allMethods: readonly string[] = [
+  inspectRequest.method,
+  boundsRequest.method,
+  certifyRequest.method,
+  graftRequest.method,
+  verifyRequest.method,
+  cancelRequest.method,
+];

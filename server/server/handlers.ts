@@ -1,0 +1,65 @@
+// Registers the custom graftcert/* requests on a connection; every handler answers errors, never crashes.
+import {
+  type CancellationToken,
+  type Connection,
+  ErrorCodes,
+  LSPErrorCodes,
+  type RequestType,
+  ResponseError,
+} from 'vscode-languageserver/node';
+import { InputError } from '../commands/args';
+import { inspectModelFile } from '../inspect';
+import { ModelError } from '../onnx/errors';
+import { inspectRequest } from '../protocol/requests';
+import { InvalidParamsError, modelPath } from './model-target';
+
+/** The methods this server answers; advertised in `initialize` so clients can tell built from planned. */
+export const implementedMethods: readonly string[] = [inspectRequest.method];
+
+export function registerHandlers(connection: Connection): void {
+  handle(connection, inspectRequest, (params) => {
+    // A ModelError's message names the file by its base name: right for a notification.
+    return inspectModelFile(modelPath(params));
+  });
+}
+
+/** Error `data` of a bad-input response, so clients can tell it from a server bug. */
+export interface BadInputErrorData {
+  kind: 'bad-input';
+}
+
+function handle<P, R>(
+  connection: Connection,
+  type: RequestType<P, R, void>,
+  handler: (params: P, token: CancellationToken) => R | Promise<R>,
+): void {
+  connection.onRequest(type, async (params, token) => {
+    const started = Date.now();
+    try {
+      const result = await handler(params, token);
+      connection.console.log(`${type.method}: done in ${Date.now() - started} ms`);
+      return result;
+    } catch (error) {
+      return toResponseError(connection, type.method, error);
+    }
+  });
+}
+
+function toResponseError(connection: Connection, method: string, error: unknown): ResponseError<BadInputErrorData | undefined> {
+  if (error instanceof InputError) {
+    connection.console.warn(`${method}: ${error.sentence}`);
+    return new ResponseError(LSPErrorCodes.RequestFailed, error.sentence, { kind: 'bad-input' });
+  }
+  if (error instanceof ModelError) {
+    connection.console.warn(`${method}: ${error.message}`);
+    return new ResponseError(LSPErrorCodes.RequestFailed, error.message, { kind: 'bad-input' });
+  }
+  if (error instanceof InvalidParamsError) {
+    connection.console.warn(`${method}: invalid params: ${error.message}`);
+    return new ResponseError(ErrorCodes.InvalidParams, `Invalid ${method} request: ${error.message}.`, undefined);
+  }
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  connection.console.error(`${method}: internal error: ${detail}`);
+  const message = error instanceof Error ? error.message : String(error);
+  return new ResponseError(ErrorCodes.InternalError, `graftcert backend bug in ${method}: ${message}`, undefined);
+}
