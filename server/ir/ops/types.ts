@@ -23,6 +23,11 @@ export interface Operand {
   readonly shape: readonly number[];
   readonly data: FloatArray;
   readonly constant: boolean;
+  /**
+   * ONNX element type, when the caller knows it (absent means a float type). Integer types make Div truncate
+   * and keep the output in exact float64 storage whatever the precision.
+   */
+  readonly dtype?: DataType;
 }
 
 export interface OpDef {
@@ -43,6 +48,8 @@ export interface OpDef {
     outputShapes: readonly (readonly number[])[],
     batch: number,
     precision: Precision,
+    /** Opset of the default domain; only Softmax reads it (its axis semantics change at 13). Absent: the newest. */
+    opset?: number,
   ): FloatArray[];
 }
 
