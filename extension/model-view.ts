@@ -96,5 +96,6 @@ export function renderInspect(report: InspectReport): string {
     lines.push('problems');
     for (const p of report.problems) lines.push(`  ${p}`);
   }
+  for (const n of report.notes) lines.push(`note: ${n}`);
   return lines.join('\n') + '\n';
 }

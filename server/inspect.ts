@@ -93,6 +93,7 @@ export function inspectAnalysis(a: ModelAnalysis): InspectReport {
     totalParameters,
     unsupportedOps: [...build.unsupportedOps],
     problems,
+    notes: [...build.notes],
   };
 }
 
@@ -135,5 +136,6 @@ export function formatInspect(report: InspectReport): string {
     lines.push('problems:');
     for (const p of report.problems) lines.push(`  - ${p}`);
   }
+  for (const n of report.notes) lines.push(`note: ${n}`);
   return lines.join('\n') + '\n';
 }

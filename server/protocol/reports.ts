@@ -43,6 +43,8 @@ export interface InspectReport {
   unsupportedOps: string[];
   /** Other problems found while loading (one sentence each); empty when the model loads. */
   problems: string[];
+  /** Things the loader decided that the user should know (e.g. a symbolic batch dimension fixed to 1). */
+  notes: string[];
 }
 
 export type BoundMethod = 'ibp' | 'crown' | 'alpha-crown';
