@@ -1,0 +1,78 @@
+// Interval bound propagation: node by node, center/radius for affine ops, exact images for monotone activations.
+import type { BoundGraph } from './graph';
+import { SUM_ALLOWANCE, widenInPlace } from './float';
+import { DenseMap } from './ops/maps';
+import type { LinearBoundOp } from './ops/types';
+import type { Region, Specification } from './region';
+
+export interface Interval {
+  lower: Float64Array;
+  upper: Float64Array;
+}
+
+/** Interval image of an affine op given intervals of its inputs, with a rounding allowance on the radius. */
+export function linearInterval(op: LinearBoundOp, inputs: readonly Interval[]): Interval {
+  const centers = inputs.map((b) => b.lower.map((l, i) => (l + b.upper[i]) / 2));
+  const radii = inputs.map((b) => b.lower.map((l, i) => (b.upper[i] - l) / 2));
+  const c = Float64Array.from(op.applyLinear(centers, 1));
+  const r = Float64Array.from(op.applyAbs(radii, 1));
+  const scale = op.applyAbs(centers.map((x, k) => x.map((v, i) => Math.abs(v) + radii[k][i])), 1);
+  if (op.bias !== null) for (let j = 0; j < c.length; j++) c[j] += op.bias[j];
+  const lower = new Float64Array(c.length);
+  const upper = new Float64Array(c.length);
+  for (let j = 0; j < c.length; j++) {
+    const slack = SUM_ALLOWANCE * (scale[j] + (op.bias !== null ? Math.abs(op.bias[j]) : 0));
+    lower[j] = c[j] - r[j] - slack;
+    upper[j] = c[j] + r[j] + slack;
+  }
+  return { lower, upper };
+}
+
+/** IBP bounds of every value the output depends on (the input's is the region itself). */
+export function ibpAll(bg: BoundGraph, region: Region): Map<string, Interval> {
+  const values = new Map<string, Interval>();
+  values.set(bg.input, { lower: region.lower, upper: region.upper });
+  for (const op of bg.ops) {
+    if (op.kind === 'linear') values.set(op.output, linearInterval(op, op.inputs.map((n) => values.get(n)!)));
+    else {
+      const b = values.get(op.input)!;
+      values.set(op.output, op.interval(b.lower, b.upper));
+    }
+  }
+  return values;
+}
+
+/**
+ * IBP bounds of spec·output. Like auto_LiRPA, the rows are folded into the last op when it is a dense layer
+ * (Gemm, MatMul): tighter than applying them to the output box, which is what happens otherwise.
+ */
+export function ibpSpec(bg: BoundGraph, values: ReadonlyMap<string, Interval>, spec: Specification): Interval {
+  const last = bg.ops[bg.producer.get(bg.output) ?? -1];
+  let out: Interval;
+  if (last instanceof DenseMap && last.p === 1) {
+    const { k, n } = last;
+    const w = new Float64Array(spec.count * k);
+    const bias = last.bias !== null ? new Float64Array(spec.count) : null;
+    for (let r = 0; r < spec.count; r++)
+      for (let j = 0; j < n; j++) {
+        const c = spec.rows[r * n + j];
+        if (c === 0) continue;
+        for (let i = 0; i < k; i++) w[r * k + i] += c * last.weight[j * k + i];
+        if (bias !== null) bias[r] += c * last.bias![j];
+      }
+    const folded = new DenseMap(last.node, last.inputs[0], '', 1, k, spec.count, w, bias);
+    out = linearInterval(folded, [values.get(last.inputs[0])!]);
+  } else {
+    const y = values.get(bg.output)!;
+    const n = spec.size;
+    const rowsOp = new DenseMap(last?.node ?? { name: 'output', opType: 'Spec', domain: '', inputs: [], outputs: [], attrs: {} }, bg.output, '', 1, n, spec.count, spec.rows, null);
+    out = linearInterval(rowsOp, [y]);
+  }
+  if (spec.offset !== null)
+    for (let r = 0; r < spec.count; r++) {
+      out.lower[r] += spec.offset[r];
+      out.upper[r] += spec.offset[r];
+    }
+  widenInPlace(out.lower, out.upper);
+  return out;
+}

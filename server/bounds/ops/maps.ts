@@ -1,0 +1,473 @@
+// The few linear-map kernels every affine op is built from: dense, convolution, gather-affine, sparse (CSR).
+import type { IRNode } from '../../ir/graph';
+import { gemm } from '../../tensor/kernels';
+import type { LinearBoundOp } from './types';
+
+abstract class LinearMapBase implements LinearBoundOp {
+  readonly kind = 'linear' as const;
+  constructor(
+    readonly node: IRNode,
+    readonly inputs: readonly string[],
+    readonly inputSizes: readonly number[],
+    readonly output: string,
+    readonly outputSize: number,
+    readonly bias: Float64Array | null,
+  ) {}
+  abstract applyLinear(xs: readonly Float64Array[], rows: number): Float64Array;
+  abstract applyAbs(xs: readonly Float64Array[], rows: number): Float64Array;
+  abstract backward(a: Float64Array, rows: number): Float64Array[];
+}
+
+/**
+ * y[p, n] = Σ_k W[n, k]·x[p, k] (+ bias): x viewed as P × K, W stored out × in (N × K).
+ * Gemm, MatMul with a constant right operand.
+ */
+export class DenseMap extends LinearMapBase {
+  private absWeight: Float64Array | null = null;
+  constructor(
+    node: IRNode,
+    input: string,
+    output: string,
+    readonly p: number,
+    readonly k: number,
+    readonly n: number,
+    readonly weight: Float64Array,
+    bias: Float64Array | null,
+  ) {
+    super(node, [input], [p * k], output, p * n, bias);
+  }
+  private mul(w: Float64Array, x: Float64Array, rows: number): Float64Array {
+    const { p, k, n } = this;
+    const y = new Float64Array(rows * p * n);
+    gemm(x, w, y, rows * p, n, k, false, true, false);
+    return y;
+  }
+  applyLinear(xs: readonly Float64Array[], rows: number): Float64Array {
+    return this.mul(this.weight, xs[0], rows);
+  }
+  applyAbs(xs: readonly Float64Array[], rows: number): Float64Array {
+    if (this.absWeight === null) this.absWeight = this.weight.map(Math.abs);
+    return this.mul(this.absWeight, xs[0], rows);
+  }
+  backward(a: Float64Array, rows: number): Float64Array[] {
+    const { p, k, n, weight: w } = this;
+    const out = new Float64Array(rows * p * k);
+    if (density(a) > 0.2) {
+      gemm(a, w, out, rows * p, k, n, false, false, false);
+      return [out];
+    }
+    // Sparse rows (one-hot starts, inactive neurons): add only the weight rows that count.
+    for (let rp = 0; rp < rows * p; rp++) {
+      const ao = rp * n;
+      const oo = rp * k;
+      for (let j = 0; j < n; j++) {
+        const c = a[ao + j];
+        if (c === 0) continue;
+        const wo = j * k;
+        for (let i = 0; i < k; i++) out[oo + i] += c * w[wo + i];
+      }
+    }
+    return [out];
+  }
+}
+
+/** Fraction of non-zero entries (sampled on long arrays). */
+function density(a: Float64Array): number {
+  const step = a.length > 65536 ? 7 : 1;
+  let nz = 0;
+  let seen = 0;
+  for (let i = 0; i < a.length; i += step, seen++) if (a[i] !== 0) nz++;
+  return seen === 0 ? 0 : nz / seen;
+}
+
+/** Geometry of a 2-D convolution (1-D convolutions use h = 1). */
+export interface ConvGeometry {
+  cin: number;
+  hin: number;
+  win: number;
+  cout: number;
+  hout: number;
+  wout: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  dilationH: number;
+  dilationW: number;
+  groups: number;
+}
+
+/**
+ * Convolution y = conv(x, W): `forwardConv` computes it, `adjointConv` its transpose. With `transposed` the
+ * op is a ConvTranspose whose forward map is the adjoint of the convolution described by the geometry.
+ */
+export class ConvMap extends LinearMapBase {
+  private absWeight: Float64Array | null = null;
+  /** The convolution unrolled as a sparse matrix (conv outputs × conv inputs), when it fits. */
+  private csr: { rowStart: Int32Array; col: Int32Array; value: Float64Array; absValue: Float64Array } | null | undefined;
+  private readonly convIn: number;
+  private readonly convOut: number;
+  constructor(
+    node: IRNode,
+    input: string,
+    output: string,
+    readonly g: ConvGeometry,
+    readonly weight: Float64Array,
+    bias: Float64Array | null,
+    readonly transposed: boolean,
+  ) {
+    const convIn = g.cin * g.hin * g.win;
+    const convOut = g.cout * g.hout * g.wout;
+    super(node, [input], [transposed ? convOut : convIn], output, transposed ? convIn : convOut, bias);
+    this.convIn = convIn;
+    this.convOut = convOut;
+  }
+  private unrolled(): ConvMap['csr'] {
+    if (this.csr === undefined) {
+      const nnz = this.convOut * (this.g.cin / this.g.groups) * this.g.kh * this.g.kw;
+      this.csr = nnz <= CSR_LIMIT ? unrollConv(this.g, this.weight) : null;
+    }
+    return this.csr;
+  }
+  /** conv(x) (abs: with |W|). */
+  private conv(x: Float64Array, rows: number, abs: boolean): Float64Array {
+    const m = this.unrolled();
+    if (m) return csrGather(m.rowStart, m.col, abs ? m.absValue : m.value, x, rows, this.convIn);
+    if (abs && this.absWeight === null) this.absWeight = this.weight.map(Math.abs);
+    return forwardConv(this.g, abs ? this.absWeight! : this.weight, x, rows);
+  }
+  /** convᵀ(dy) (abs: with |W|). */
+  private adjoint(dy: Float64Array, rows: number, abs: boolean): Float64Array {
+    const m = this.unrolled();
+    if (m) return csrScatter(m.rowStart, m.col, abs ? m.absValue : m.value, dy, rows, this.convIn);
+    if (abs && this.absWeight === null) this.absWeight = this.weight.map(Math.abs);
+    return adjointConv(this.g, abs ? this.absWeight! : this.weight, dy, rows);
+  }
+  applyLinear(xs: readonly Float64Array[], rows: number): Float64Array {
+    return this.transposed ? this.adjoint(xs[0], rows, false) : this.conv(xs[0], rows, false);
+  }
+  applyAbs(xs: readonly Float64Array[], rows: number): Float64Array {
+    return this.transposed ? this.adjoint(xs[0], rows, true) : this.conv(xs[0], rows, true);
+  }
+  backward(a: Float64Array, rows: number): Float64Array[] {
+    return [this.transposed ? this.conv(a, rows, false) : this.adjoint(a, rows, false)];
+  }
+}
+
+/** Convolutions with at most this many unrolled weights use the sparse-matrix form (faster, skips zeros). */
+const CSR_LIMIT = 1 << 23;
+
+function unrollConv(g: ConvGeometry, w: Float64Array): NonNullable<ConvMap['csr']> {
+  const { cin, hin, win, cout, hout, wout, kh, kw, strideH, strideW, padTop, padLeft, dilationH, dilationW, groups } = g;
+  const cinG = cin / groups;
+  const coutG = cout / groups;
+  const n = cout * hout * wout;
+  const rowStart = new Int32Array(n + 1);
+  const col: number[] = [];
+  const value: number[] = [];
+  let j = 0;
+  for (let co = 0; co < cout; co++) {
+    const grp = Math.floor(co / coutG);
+    for (let oh = 0; oh < hout; oh++)
+      for (let ow = 0; ow < wout; ow++, j++) {
+        rowStart[j] = col.length;
+        for (let cil = 0; cil < cinG; cil++) {
+          const ci = grp * cinG + cil;
+          for (let a = 0; a < kh; a++) {
+            const ih = oh * strideH + a * dilationH - padTop;
+            if (ih < 0 || ih >= hin) continue;
+            for (let b = 0; b < kw; b++) {
+              const iw = ow * strideW + b * dilationW - padLeft;
+              if (iw < 0 || iw >= win) continue;
+              const v = w[((co * cinG + cil) * kh + a) * kw + b];
+              if (v === 0) continue;
+              col.push((ci * hin + ih) * win + iw);
+              value.push(v);
+            }
+          }
+        }
+        rowStart[j + 1] = col.length;
+      }
+  }
+  const val = Float64Array.from(value);
+  return { rowStart, col: Int32Array.from(col), value: val, absValue: val.map(Math.abs) };
+}
+
+/** y[r, j] = Σ_e value[e]·x[r, col[e]] over row j's entries. */
+export function csrGather(rowStart: Int32Array, col: Int32Array, value: Float64Array, x: Float64Array, rows: number, inSize: number): Float64Array {
+  const n = rowStart.length - 1;
+  const y = new Float64Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    const xo = r * inSize;
+    const yo = r * n;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      const end = rowStart[j + 1];
+      for (let e = rowStart[j]; e < end; e++) s += value[e] * x[xo + col[e]];
+      y[yo + j] = s;
+    }
+  }
+  return y;
+}
+
+/** dx[r, col[e]] += value[e]·dy[r, j]: the transpose of csrGather, skipping zero coefficients. */
+export function csrScatter(rowStart: Int32Array, col: Int32Array, value: Float64Array, dy: Float64Array, rows: number, inSize: number): Float64Array {
+  const n = rowStart.length - 1;
+  const dx = new Float64Array(rows * inSize);
+  for (let r = 0; r < rows; r++) {
+    const xo = r * inSize;
+    const yo = r * n;
+    for (let j = 0; j < n; j++) {
+      const c = dy[yo + j];
+      if (c === 0) continue;
+      const end = rowStart[j + 1];
+      for (let e = rowStart[j]; e < end; e++) dx[xo + col[e]] += c * value[e];
+    }
+  }
+  return dx;
+}
+
+/** Valid output range [lo, hi) of o such that o·stride + kOff − pad ∈ [0, size). */
+function validRange(kOff: number, stride: number, pad: number, size: number, outSize: number): [number, number] {
+  const shift = kOff - pad;
+  let lo = shift >= 0 ? 0 : Math.ceil(-shift / stride);
+  let hi = Math.floor((size - 1 - shift) / stride) + 1;
+  if (lo < 0) lo = 0;
+  if (hi > outSize) hi = outSize;
+  return [lo, hi];
+}
+
+export function forwardConv(g: ConvGeometry, w: Float64Array, x: Float64Array, rows: number): Float64Array {
+  const { cin, hin, win, cout, hout, wout, kh, kw, strideH, strideW, padTop, padLeft, dilationH, dilationW, groups } = g;
+  const cinG = cin / groups;
+  const coutG = cout / groups;
+  const inSize = cin * hin * win;
+  const outSize = cout * hout * wout;
+  const y = new Float64Array(rows * outSize);
+  for (let r = 0; r < rows; r++) {
+    const xo = r * inSize;
+    const yo = r * outSize;
+    for (let co = 0; co < cout; co++) {
+      const grp = Math.floor(co / coutG);
+      for (let cil = 0; cil < cinG; cil++) {
+        const ci = grp * cinG + cil;
+        for (let a = 0; a < kh; a++) {
+          const [ohLo, ohHi] = validRange(a * dilationH, strideH, padTop, hin, hout);
+          for (let b = 0; b < kw; b++) {
+            const wv = w[((co * cinG + cil) * kh + a) * kw + b];
+            if (wv === 0) continue;
+            const [owLo, owHi] = validRange(b * dilationW, strideW, padLeft, win, wout);
+            for (let oh = ohLo; oh < ohHi; oh++) {
+              const ih = oh * strideH + a * dilationH - padTop;
+              const xRow = xo + (ci * hin + ih) * win + b * dilationW - padLeft;
+              const yRow = yo + (co * hout + oh) * wout;
+              for (let ow = owLo; ow < owHi; ow++) y[yRow + ow] += wv * x[xRow + ow * strideW];
+            }
+          }
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/** Transpose of forwardConv: dx = Wᵀ·dy per row. Sparse rows (one-hot starts) take a scatter path. */
+export function adjointConv(g: ConvGeometry, w: Float64Array, dy: Float64Array, rows: number): Float64Array {
+  const { cin, hin, win, cout, hout, wout, kh, kw, strideH, strideW, padTop, padLeft, dilationH, dilationW, groups } = g;
+  const cinG = cin / groups;
+  const coutG = cout / groups;
+  const inSize = cin * hin * win;
+  const outSize = cout * hout * wout;
+  const dx = new Float64Array(rows * inSize);
+  const nz = new Int32Array(outSize);
+  for (let r = 0; r < rows; r++) {
+    const xo = r * inSize;
+    const yo = r * outSize;
+    let count = 0;
+    for (let j = 0; j < outSize && count * 8 <= outSize; j++) if (dy[yo + j] !== 0) nz[count++] = j;
+    if (count * 8 <= outSize) {
+      for (let t = 0; t < count; t++) {
+        const j = nz[t];
+        const c = dy[yo + j];
+        const co = Math.floor(j / (hout * wout));
+        const rem = j - co * hout * wout;
+        const oh = Math.floor(rem / wout);
+        const ow = rem - oh * wout;
+        const grp = Math.floor(co / coutG);
+        for (let cil = 0; cil < cinG; cil++) {
+          const ci = grp * cinG + cil;
+          for (let a = 0; a < kh; a++) {
+            const ih = oh * strideH + a * dilationH - padTop;
+            if (ih < 0 || ih >= hin) continue;
+            for (let b = 0; b < kw; b++) {
+              const iw = ow * strideW + b * dilationW - padLeft;
+              if (iw < 0 || iw >= win) continue;
+              dx[xo + (ci * hin + ih) * win + iw] += c * w[((co * cinG + cil) * kh + a) * kw + b];
+            }
+          }
+        }
+      }
+      continue;
+    }
+    for (let co = 0; co < cout; co++) {
+      const grp = Math.floor(co / coutG);
+      for (let cil = 0; cil < cinG; cil++) {
+        const ci = grp * cinG + cil;
+        for (let a = 0; a < kh; a++) {
+          const [ohLo, ohHi] = validRange(a * dilationH, strideH, padTop, hin, hout);
+          for (let b = 0; b < kw; b++) {
+            const wv = w[((co * cinG + cil) * kh + a) * kw + b];
+            if (wv === 0) continue;
+            const [owLo, owHi] = validRange(b * dilationW, strideW, padLeft, win, wout);
+            for (let oh = ohLo; oh < ohHi; oh++) {
+              const ih = oh * strideH + a * dilationH - padTop;
+              const xRow = xo + (ci * hin + ih) * win + b * dilationW - padLeft;
+              const yRow = yo + (co * hout + oh) * wout;
+              for (let ow = owLo; ow < owHi; ow++) dx[xRow + ow * strideW] += wv * dy[yRow + ow];
+            }
+          }
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+/** One input's contribution to a GatherAffineMap: y[j] += coef[j]·x[index[j]] (index −1: no contribution). */
+export interface GatherTerm {
+  /** null: the identity (y[j] from x[j]); input and output have the same size. */
+  readonly index: Int32Array | null;
+  /** A scalar for every element, or one coefficient per output element. */
+  readonly coef: number | Float64Array;
+}
+
+/**
+ * y[j] = Σ_t coef_t[j]·x_t[index_t[j]] + bias[j]: elementwise affine ops (Add, Sub, Mul/Div by constants,
+ * Neg, BatchNormalization) and every pure relabelling (Reshape, Transpose, Slice, Concat, Pad, Gather...).
+ */
+export class GatherAffineMap extends LinearMapBase {
+  private readonly alias: boolean;
+  constructor(
+    node: IRNode,
+    inputs: readonly string[],
+    inputSizes: readonly number[],
+    output: string,
+    outputSize: number,
+    readonly terms: readonly GatherTerm[],
+    bias: Float64Array | null,
+  ) {
+    super(node, inputs, inputSizes, output, outputSize, bias);
+    this.alias = terms.length === 1 && terms[0].index === null && terms[0].coef === 1 && inputSizes[0] === outputSize;
+  }
+  private apply(xs: readonly Float64Array[], rows: number, abs: boolean): Float64Array {
+    if (this.alias) return xs[0];
+    const n = this.outputSize;
+    const y = new Float64Array(rows * n);
+    this.terms.forEach((t, ti) => {
+      const x = xs[ti];
+      const m = this.inputSizes[ti];
+      const idx = t.index;
+      const coef = t.coef;
+      for (let r = 0; r < rows; r++) {
+        const xo = r * m;
+        const yo = r * n;
+        if (typeof coef === 'number') {
+          const c = abs ? Math.abs(coef) : coef;
+          if (idx === null) for (let j = 0; j < n; j++) y[yo + j] += c * x[xo + j];
+          else for (let j = 0; j < n; j++) { const s = idx[j]; if (s >= 0) y[yo + j] += c * x[xo + s]; }
+        } else if (idx === null) {
+          if (abs) for (let j = 0; j < n; j++) y[yo + j] += Math.abs(coef[j]) * x[xo + j];
+          else for (let j = 0; j < n; j++) y[yo + j] += coef[j] * x[xo + j];
+        } else {
+          for (let j = 0; j < n; j++) {
+            const s = idx[j];
+            if (s >= 0) y[yo + j] += (abs ? Math.abs(coef[j]) : coef[j]) * x[xo + s];
+          }
+        }
+      }
+    });
+    return y;
+  }
+  applyLinear(xs: readonly Float64Array[], rows: number): Float64Array {
+    return this.apply(xs, rows, false);
+  }
+  applyAbs(xs: readonly Float64Array[], rows: number): Float64Array {
+    return this.apply(xs, rows, true);
+  }
+  backward(a: Float64Array, rows: number): Float64Array[] {
+    if (this.alias) return [a];
+    const n = this.outputSize;
+    return this.terms.map((t, ti) => {
+      const m = this.inputSizes[ti];
+      const out = new Float64Array(rows * m);
+      const idx = t.index;
+      const coef = t.coef;
+      for (let r = 0; r < rows; r++) {
+        const ao = r * n;
+        const oo = r * m;
+        if (idx === null) {
+          if (typeof coef === 'number') for (let j = 0; j < n; j++) out[oo + j] = coef * a[ao + j];
+          else for (let j = 0; j < n; j++) out[oo + j] = coef[j] * a[ao + j];
+        } else if (typeof coef === 'number') {
+          for (let j = 0; j < n; j++) { const s = idx[j]; if (s >= 0) out[oo + s] += coef * a[ao + j]; }
+        } else {
+          for (let j = 0; j < n; j++) { const s = idx[j]; if (s >= 0) out[oo + s] += coef[j] * a[ao + j]; }
+        }
+      }
+      return out;
+    });
+  }
+}
+
+/** y[j] = Σ_{e ∈ row j} value[e]·x[col[e]] (+ bias): pooling, constant-left MatMul and other sparse maps. */
+export class SparseMap extends LinearMapBase {
+  constructor(
+    node: IRNode,
+    input: string,
+    inputSize: number,
+    output: string,
+    readonly rowStart: Int32Array,
+    readonly col: Int32Array,
+    readonly value: Float64Array,
+    bias: Float64Array | null,
+  ) {
+    super(node, [input], [inputSize], output, rowStart.length - 1, bias);
+  }
+  private apply(x: Float64Array, rows: number, abs: boolean): Float64Array {
+    const n = this.outputSize;
+    const m = this.inputSizes[0];
+    const y = new Float64Array(rows * n);
+    const { rowStart, col, value } = this;
+    for (let r = 0; r < rows; r++) {
+      const xo = r * m;
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let e = rowStart[j]; e < rowStart[j + 1]; e++) s += (abs ? Math.abs(value[e]) : value[e]) * x[xo + col[e]];
+        y[r * n + j] = s;
+      }
+    }
+    return y;
+  }
+  applyLinear(xs: readonly Float64Array[], rows: number): Float64Array {
+    return this.apply(xs[0], rows, false);
+  }
+  applyAbs(xs: readonly Float64Array[], rows: number): Float64Array {
+    return this.apply(xs[0], rows, true);
+  }
+  backward(a: Float64Array, rows: number): Float64Array[] {
+    const n = this.outputSize;
+    const m = this.inputSizes[0];
+    const out = new Float64Array(rows * m);
+    const { rowStart, col, value } = this;
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < n; j++) {
+        const c = a[r * n + j];
+        if (c === 0) continue;
+        for (let e = rowStart[j]; e < rowStart[j + 1]; e++) out[r * m + col[e]] += c * value[e];
+      }
+    }
+    return [out];
+  }
+}
