@@ -24,6 +24,7 @@ const nodeEntries = [
   { in: 'extension/main.ts', out: 'extension', external: ['vscode'] },
   { in: 'server/server.ts', out: 'server', external: [] },
   { in: 'server/cli.ts', out: 'cli', external: [] },
+  { in: 'server/certify/worker.ts', out: 'certify-worker', external: [] },
 ];
 
 /**

@@ -58,34 +58,56 @@ export interface CertifyParams extends ModelTarget, JobParams {
   /** `mnist`, `mnist:train`, or a path to IDX files, a `.npy` pair or a JSON data file. */
   data: string;
   eps: number;
-  /** Number of samples from the start of the data set. Default: all. */
+  /** Number of samples from `offset` on. Default 100. */
   count?: number;
+  /** Index of the first sample. Default 0. */
+  offset?: number;
+  /** Default 'crown'. */
   method?: BoundMethod;
+  /** Clip the ball to [lo, hi]; default: the data set's value range ([0, 1] for MNIST). */
+  clip?: [number, number];
+  /** Worker threads; default min(2, available cores); 1 runs in the server process. */
+  workers?: number;
 }
 
+/** One sample of a certify run (`certify --json` → `samples`). */
 export interface CertifiedSample {
+  /** Index in the data source (offset included). */
   index: number;
   label: number;
-  predicted: number;
-  /** Every other class's margin lower bound is > 0. */
+  /** Argmax of the float64 forward pass (lowest index on ties). */
+  prediction: number;
+  /** Correctly classified and every margin y[label] − y[j] has a lower bound > 0. */
   certified: boolean;
-  /** A PGD attack found an adversarial input (so it can never be certified). */
-  attacked: boolean;
+  /** Smallest margin lower bound over the other classes (≤ 0 when not certified). */
+  margin_lower_min: number;
+  /** Unstable neurons per ReLU layer at this sample's ball, in `layers` order. */
+  unstable: number[];
 }
 
+/** The `certify --json` document (ARCHITECTURE.md contract) and the graftcert/certify result. */
 export interface CertifyReport {
-  method: BoundMethod;
-  eps: number;
+  model: string;
   data: string;
+  eps: number;
+  method: BoundMethod;
+  /** Samples certified (fewer than asked when cancelled). */
   count: number;
-  /** Fraction of samples classified correctly. */
-  cleanAccuracy: number;
-  /** Fraction of samples classified correctly and certified robust at eps. */
-  certifiedAccuracy: number;
-  samples: CertifiedSample[];
-  /** Per ReLU layer, unstable/active/inactive summed over the samples. */
+  offset: number;
+  /** The box every ball was clipped to. */
+  clip: [number, number];
+  /** Fraction of the samples classified correctly. */
+  clean_accuracy: number;
+  /** Fraction of the samples classified correctly and certified robust at eps. */
+  certified_accuracy: number;
+  /** Per ReLU layer, unstable/active/inactive/grafted averaged over the samples. */
   layers: LayerBoundsSummary[];
+  samples: CertifiedSample[];
   time_s: number;
+  samples_per_s: number;
+  workers: number;
+  /** True when the run was stopped early: the figures cover `samples` only. */
+  cancelled: boolean;
 }
 
 export const certifyRequest = new RequestType<CertifyParams, CertifyReport, void>('graftcert/certify');

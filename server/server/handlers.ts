@@ -10,17 +10,22 @@ import {
 import { InputError } from '../commands/args';
 import { inspectModelFile } from '../inspect';
 import { ModelError } from '../onnx/errors';
-import { inspectRequest } from '../protocol/requests';
+import { boundsRequest, cancelRequest, certifyRequest, inspectRequest } from '../protocol/requests';
+import { answerBounds, answerCertify, JobRegistry } from './certify-requests';
 import { InvalidParamsError, modelPath } from './model-target';
 
 /** The methods this server answers; advertised in `initialize` so clients can tell built from planned. */
-export const implementedMethods: readonly string[] = [inspectRequest.method];
+export const implementedMethods: readonly string[] = [inspectRequest.method, boundsRequest.method, certifyRequest.method, cancelRequest.method];
 
 export function registerHandlers(connection: Connection): void {
   handle(connection, inspectRequest, (params) => {
     // A ModelError's message names the file by its base name: right for a notification.
     return inspectModelFile(modelPath(params));
   });
+  const jobs = new JobRegistry();
+  handle(connection, boundsRequest, (params) => answerBounds(params));
+  handle(connection, certifyRequest, (params, token) => answerCertify(connection, jobs, params, token));
+  handle(connection, cancelRequest, (params) => jobs.cancel(params));
 }
 
 /** Error `data` of a bad-input response, so clients can tell it from a server bug. */

@@ -139,7 +139,7 @@ test('malformed params are InvalidParams, not a crash', async () => {
 });
 
 test('methods not built yet answer MethodNotFound', async () => {
-  await assert.rejects(connection.sendRequest('graftcert/bounds', { path: fcSmall, eps: 0.01 }), (error: unknown) => {
+  await assert.rejects(connection.sendRequest('graftcert/verify', { path: fcSmall, property: 'p.vnnlib' }), (error: unknown) => {
     assert.ok(error instanceof ResponseError);
     assert.equal(error.code, ErrorCodes.MethodNotFound);
     return true;
