@@ -1,5 +1,6 @@
 // CROWN: every pre-activation bounded by a full backward pass to the input, layer by layer, then the output rows.
 import { backwardBound, type RelaxationMap } from './backward';
+import { chainApplies, chainPlan, chainRows } from './chain';
 import { allowance } from './float';
 import type { BoundGraph } from './graph';
 import type { Interval } from './ibp';
@@ -104,7 +105,25 @@ function valueBounds(
     const inner = known.get(producer.input);
     if (inner !== undefined) return producer.interval(inner.lower, inner.upper);
   }
-  return neuronBounds(bg, relaxations, region, value, size, Int32Array.from({ length: size }, (_, j) => j));
+  const neurons = Int32Array.from({ length: size }, (_, j) => j);
+  const plan = chainPlan(bg);
+  const k = plan?.level.get(value);
+  if (plan != null && k !== undefined && chainApplies(plan, relaxations, k)) {
+    const raw = chainRows(plan, relaxations, region, k, { kind: 'neurons', neurons });
+    return splitPairs(raw, size);
+  }
+  return neuronBounds(bg, relaxations, region, value, size, neurons);
+}
+
+/** Rows 2i (lower bound) and 2i + 1 (−upper bound) as an interval. */
+function splitPairs(raw: Float64Array, count: number): Interval {
+  const lower = new Float64Array(count);
+  const upper = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    lower[i] = raw[2 * i];
+    upper[i] = -raw[2 * i + 1];
+  }
+  return { lower, upper };
 }
 
 /** CROWN bounds of spec rows over the output: lower from rows C, upper from −C. */
@@ -116,6 +135,9 @@ export function crownSpec(
   count: number,
 ): Interval {
   const n = bg.outputSize;
+  const plan = chainPlan(bg);
+  if (plan !== null && chainApplies(plan, relaxations, plan.segments))
+    return splitPairs(chainRows(plan, relaxations, region, plan.segments, { kind: 'matrix', rows, count }), count);
   const raw = boundRows(bg, relaxations, region, bg.output, n, 2 * count, (r, out, o) => {
     const s = r & 1 ? -1 : 1;
     const src = (r >> 1) * n;

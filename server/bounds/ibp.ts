@@ -1,7 +1,7 @@
 // Interval bound propagation: node by node, center/radius for affine ops, exact images for monotone activations.
 import type { BoundGraph } from './graph';
 import { SUM_ALLOWANCE, widenInPlace } from './float';
-import { DenseMap } from './ops/maps';
+import { ConvMap, DenseMap } from './ops/maps';
 import type { LinearBoundOp } from './ops/types';
 import type { Region, Specification } from './region';
 
@@ -12,18 +12,46 @@ export interface Interval {
 
 /** Interval image of an affine op given intervals of its inputs, with a rounding allowance on the radius. */
 export function linearInterval(op: LinearBoundOp, inputs: readonly Interval[]): Interval {
-  const centers = inputs.map((b) => b.lower.map((l, i) => (l + b.upper[i]) / 2));
-  const radii = inputs.map((b) => b.lower.map((l, i) => (b.upper[i] - l) / 2));
-  const c = Float64Array.from(op.applyLinear(centers, 1));
-  const r = Float64Array.from(op.applyAbs(radii, 1));
-  const scale = op.applyAbs(centers.map((x, k) => x.map((v, i) => Math.abs(v) + radii[k][i])), 1);
-  if (op.bias !== null) for (let j = 0; j < c.length; j++) c[j] += op.bias[j];
-  const lower = new Float64Array(c.length);
-  const upper = new Float64Array(c.length);
-  for (let j = 0; j < c.length; j++) {
-    const slack = SUM_ALLOWANCE * (scale[j] + (op.bias !== null ? Math.abs(op.bias[j]) : 0));
-    lower[j] = c[j] - r[j] - slack;
-    upper[j] = c[j] + r[j] + slack;
+  const centers: Float64Array[] = [];
+  const radii: Float64Array[] = [];
+  for (const b of inputs) {
+    const n = b.lower.length;
+    const c = new Float64Array(n);
+    const r = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const l = b.lower[i];
+      const u = b.upper[i];
+      c[i] = (l + u) / 2;
+      r[i] = (u - l) / 2;
+    }
+    centers.push(c);
+    radii.push(r);
+  }
+  let fused: [Float64Array, Float64Array, Float64Array] | null = null;
+  if (inputs.length === 1 && (op instanceof DenseMap || op instanceof ConvMap)) fused = op.fusedInterval(centers[0], radii[0]);
+  let c: Float64Array, r: Float64Array, scale: Float64Array;
+  if (fused !== null) [c, r, scale] = fused;
+  else {
+    c = Float64Array.from(op.applyLinear(centers, 1));
+    r = Float64Array.from(op.applyAbs(radii, 1));
+    scale = op.applyAbs(
+      centers.map((x, k) => {
+        const y = new Float64Array(x.length);
+        for (let i = 0; i < x.length; i++) y[i] = Math.abs(x[i]) + radii[k][i];
+        return y;
+      }),
+      1,
+    );
+  }
+  const bias = op.bias;
+  const n = c.length;
+  const lower = new Float64Array(n);
+  const upper = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const cj = bias !== null ? c[j] + bias[j] : c[j];
+    const slack = SUM_ALLOWANCE * (scale[j] + (bias !== null ? Math.abs(bias[j]) : 0));
+    lower[j] = cj - r[j] - slack;
+    upper[j] = cj + r[j] + slack;
   }
   return { lower, upper };
 }

@@ -49,6 +49,33 @@ export class DenseMap extends LinearMapBase {
     if (this.absWeight === null) this.absWeight = this.weight.map(Math.abs);
     return this.mul(this.absWeight, xs[0], rows);
   }
+  /** One pass of IBP: W·c, |W|·r and |W|·(|c| + r) for one row (the center/radius form). */
+  fusedInterval(center: Float64Array, radius: Float64Array): [Float64Array, Float64Array, Float64Array] {
+    const { p, k, n, weight: w } = this;
+    const yc = new Float64Array(p * n);
+    const yr = new Float64Array(p * n);
+    const ys = new Float64Array(p * n);
+    const mag = new Float64Array(p * k);
+    for (let i = 0; i < p * k; i++) mag[i] = Math.abs(center[i]) + radius[i];
+    for (let q = 0; q < p; q++) {
+      const xo = q * k;
+      for (let j = 0; j < n; j++) {
+        const wo = j * k;
+        let c = 0, r = 0, s = 0;
+        for (let i = 0; i < k; i++) {
+          const wv = w[wo + i];
+          const aw = Math.abs(wv);
+          c += wv * center[xo + i];
+          r += aw * radius[xo + i];
+          s += aw * mag[xo + i];
+        }
+        yc[q * n + j] = c;
+        yr[q * n + j] = r;
+        ys[q * n + j] = s;
+      }
+    }
+    return [yc, yr, ys];
+  }
   backward(a: Float64Array, rows: number): Float64Array[] {
     const { p, k, n, weight: w } = this;
     const out = new Float64Array(rows * p * k);
@@ -144,6 +171,32 @@ export class ConvMap extends LinearMapBase {
     if (m) return csrScatter(m.rowStart, m.col, abs ? m.absValue : m.value, dy, rows, this.convIn);
     if (abs && this.absWeight === null) this.absWeight = this.weight.map(Math.abs);
     return adjointConv(this.g, abs ? this.absWeight! : this.weight, dy, rows);
+  }
+  /** One pass of IBP (see DenseMap.fusedInterval); null when the unrolled form is not available. */
+  fusedInterval(center: Float64Array, radius: Float64Array): [Float64Array, Float64Array, Float64Array] | null {
+    const m = this.transposed ? null : this.unrolled();
+    if (!m) return null;
+    const { rowStart, col, value } = m;
+    const n = rowStart.length - 1;
+    const yc = new Float64Array(n);
+    const yr = new Float64Array(n);
+    const ys = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      let c = 0, r = 0, s = 0;
+      for (let e = rowStart[j]; e < rowStart[j + 1]; e++) {
+        const wv = value[e];
+        const aw = Math.abs(wv);
+        const ci = center[col[e]];
+        const ri = radius[col[e]];
+        c += wv * ci;
+        r += aw * ri;
+        s += aw * (Math.abs(ci) + ri);
+      }
+      yc[j] = c;
+      yr[j] = r;
+      ys[j] = s;
+    }
+    return [yc, yr, ys];
   }
   applyLinear(xs: readonly Float64Array[], rows: number): Float64Array {
     return this.transposed ? this.adjoint(xs[0], rows, false) : this.conv(xs[0], rows, false);
