@@ -19,6 +19,11 @@ export interface ComputeOptions {
   alpha?: Partial<AlphaOptions>;
   /** CROWN/α-CROWN: intersect every intermediate bound with IBP's (not auto_LiRPA's pure CROWN). */
   intersectIbp?: boolean;
+  /**
+   * CROWN/α-CROWN: bounds to intersect each nonlinear op's input with, by value name (branch-and-bound split
+   * constraints: an active ReLU has lower ≥ 0, an inactive one upper ≤ 0). Sound only for the sub-domain they define.
+   */
+  preActivationBounds?: ReadonlyMap<string, Interval>;
 }
 
 /** One ReLU (or grafted ReLU) layer: its pre-activation bounds and neuron counts. */
@@ -91,7 +96,16 @@ export function computeBounds(graph: Graph | BoundGraph, region: Region, options
     preActivations = values;
   } else {
     const ibp = intersectIbp ? ibpAll(bg, region) : null;
-    const refine = ibp === null ? undefined : (value: string, b: Interval): Interval => intersect(b, ibp.get(value)!);
+    const given = options.preActivationBounds;
+    const refine =
+      ibp === null && given === undefined
+        ? undefined
+        : (value: string, b: Interval): Interval => {
+            let r = ibp === null ? b : intersect(b, ibp.get(value)!);
+            const g = given?.get(value);
+            if (g !== undefined) r = intersect(r, g);
+            return r;
+          };
     const state = crownPreActivations(bg, region, refine);
     const stacked = stackRows(bg.outputSize, spec);
     let all = crownSpec(bg, state.relaxations, region, stacked.rows, stacked.count);

@@ -1,0 +1,148 @@
+// Complete verification of a VNN-LIB property: falsification, then CROWN/α-CROWN, then branch and bound.
+import { buildBoundGraph, UnsupportedModelError, type BoundGraph } from '../../bounds/index';
+import type { Graph } from '../../ir/graph';
+import type { VnnlibProperty } from '../vnnlib/index';
+import { attack, sampleSearch, seededRandom, type Counterexample } from './falsify';
+import { boundRows } from './bounding';
+import { inputSplit } from './input-split';
+import { disjunctMargins, stackDisjuncts } from './property';
+import { reluSplit } from './relu-split';
+import { breathe, stopReason, type PhaseTimes, type SearchContext, type SearchOutcome } from './search';
+
+export type VerifyStatus = 'sat' | 'unsat' | 'timeout' | 'unknown' | 'error';
+export type VerifyMethod = 'pgd' | 'bounds' | 'input-split' | 'relu-split';
+
+export interface VerifyOptions {
+  timeout_s: number;
+  signal?: AbortSignal;
+  seed?: number;
+  /** Input dimension up to which branch and bound splits inputs instead of ReLUs. */
+  inputSplitMaxDims?: number;
+  onProgress?(message: string): void;
+}
+
+export interface VerifyOutcome {
+  result: VerifyStatus;
+  /** Re-checked: x in the box, y = the float64 forward pass on x, y meets a disjunct. */
+  counterexample: Counterexample | null;
+  /** The stage that decided it (null when undecided). */
+  method: VerifyMethod | null;
+  /** Branch-and-bound domains bounded. */
+  domains: number;
+  /** One sentence for timeout, unknown and error. */
+  reason: string | null;
+  time_s: number;
+  phases: PhaseTimes;
+}
+
+/** Root CROWN cheaper than this: BaB recomputes every layer per domain. */
+const FULL_RECOMPUTE_S = 0.3;
+
+export async function verifyProperty(graph: Graph, property: VnnlibProperty, options: VerifyOptions): Promise<VerifyOutcome> {
+  const start = performance.now();
+  const deadline = start + 1000 * options.timeout_s;
+  const stats = { falsify_s: 0, bounds_s: 0, bab_s: 0, domains: 0 };
+  const random = seededRandom(options.seed ?? 1);
+  const progress = options.onProgress ?? (() => undefined);
+  const finish = (result: VerifyStatus, method: VerifyMethod | null, reason: string | null, ce: Counterexample | null = null): VerifyOutcome => ({
+    result,
+    counterexample: ce,
+    method,
+    domains: stats.domains,
+    reason,
+    time_s: (performance.now() - start) / 1000,
+    phases: { falsify_s: stats.falsify_s, bounds_s: stats.bounds_s, bab_s: stats.bab_s },
+  });
+  const stopped = (why: 'timeout' | 'cancelled'): VerifyOutcome =>
+    why === 'timeout'
+      ? finish('timeout', null, `no verdict within ${options.timeout_s} s`)
+      : finish('unknown', null, 'cancelled before a verdict');
+
+  let bg: BoundGraph | null = null;
+  let boundsProblem: string | null = null;
+  try {
+    bg = buildBoundGraph(graph, 'verification');
+  } catch (error) {
+    if (!(error instanceof UnsupportedModelError)) throw error;
+    boundsProblem = error.message;
+  }
+  if (bg === null) return finish('unknown', null, boundsProblem);
+
+  // 1. Falsification on every box: samples, then a short PGD.
+  const falsifyUntil = start + 1000 * Math.min(options.timeout_s * 0.15, 5);
+  progress('falsification');
+  for (const spec of property.specs) {
+    const t = performance.now();
+    const ce =
+      sampleSearch(graph, bg, spec.box, spec.disjuncts, 512, random, falsifyUntil) ??
+      attack(graph, bg, spec.box, spec.disjuncts, { restarts: 16, steps: 50, deadline: falsifyUntil, random });
+    stats.falsify_s += (performance.now() - t) / 1000;
+    if (ce !== null) return finish('sat', 'pgd', null, ce);
+    await breathe();
+  }
+  const why0 = stopReason({ deadline, signal: options.signal } as SearchContext);
+  if (why0 !== null) return stopped(why0);
+
+  // 2. Incomplete verification per box, then branch and bound on what stays open.
+  let decidedBy: VerifyMethod = 'bounds';
+  let unresolved: string | null = null;
+  const maxDims = options.inputSplitMaxDims ?? 16;
+  for (const [s, spec] of property.specs.entries()) {
+    const all = spec.disjuncts.map((_, k) => k);
+    if (all.length === 0) continue;
+    progress(`bounds on box ${s + 1}/${property.specs.length}`);
+    const t = performance.now();
+    let rows = stackDisjuncts(spec.disjuncts, all, bg.outputSize);
+    let root = boundRows(bg, spec.box, rows, 'crown');
+    const crownTime = (performance.now() - t) / 1000;
+    let margins = disjunctMargins(rows, root.lower);
+    let open = all.filter((k) => !margins.get(k)!.refuted);
+    const remaining = (deadline - performance.now()) / 1000;
+    if (open.length > 0 && bg.inputSize > maxDims && crownTime * 8 < remaining) {
+      rows = stackDisjuncts(spec.disjuncts, open, bg.outputSize);
+      root = boundRows(bg, spec.box, rows, 'alpha-crown', root.preActivations);
+      margins = disjunctMargins(rows, root.lower);
+      open = open.filter((k) => !margins.get(k)!.refuted);
+    }
+    stats.bounds_s += (performance.now() - t) / 1000;
+    if (open.length === 0) continue;
+    const why = stopReason({ deadline, signal: options.signal } as SearchContext);
+    if (why !== null) return stopped(why);
+
+    const ctx: SearchContext = {
+      graph,
+      bg,
+      box: spec.box,
+      disjuncts: spec.disjuncts,
+      random,
+      deadline,
+      signal: options.signal,
+      stats,
+      onDomains: (visited, pending) => progress(`branch and bound: ${visited} domains, ${pending} open`),
+    };
+    const worst = Math.min(...open.map((k) => margins.get(k)!.margin));
+    let outcome: SearchOutcome;
+    if (bg.inputSize <= maxDims) {
+      decidedBy = 'input-split';
+      outcome = await inputSplit(ctx, open, worst);
+    } else {
+      decidedBy = 'relu-split';
+      const openRows = stackDisjuncts(spec.disjuncts, open, bg.outputSize);
+      const lower = restackRows(rows, root.lower, openRows.owner);
+      outcome = await reluSplit(ctx, open, root.preActivations, lower, worst, { fullRecompute: crownTime < FULL_RECOMPUTE_S });
+    }
+    if (outcome.kind === 'counterexample') return finish('sat', decidedBy, null, outcome.counterexample);
+    if (outcome.kind === 'stopped') return stopped(outcome.why);
+    if (outcome.kind === 'unresolved') unresolved = outcome.reason;
+  }
+  if (unresolved !== null) return finish('unknown', null, unresolved);
+  return finish('unsat', decidedBy, null);
+}
+
+/** Lower bounds of the rows whose owners are `owners` (in order), picked from a larger stacking. */
+function restackRows(from: { owner: Int32Array; count: number }, lower: Float64Array, owners: Int32Array): Float64Array {
+  const out = new Float64Array(owners.length);
+  let i = 0;
+  for (let r = 0; r < from.count && i < owners.length; r++) if (from.owner[r] === owners[i]) out[i++] = lower[r];
+  return out;
+}

@@ -1,0 +1,78 @@
+// The graftcert/verify request: parameter checks, work-done progress, cancellation, optional result file.
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CancellationToken, Connection, WorkDoneProgressReporter } from 'vscode-languageserver/node';
+import { verifyProperty } from '../certify/verify/index';
+import { writeResultFile } from '../certify/vnnlib/index';
+import { InputError } from '../commands/args';
+import { loadProperty } from '../commands/verify';
+import { loadModelFile } from '../onnx/load';
+import type { VerifyParams, VerifyReport } from '../protocol/requests';
+import type { JobRegistry } from './certify-requests';
+import { InvalidParamsError, modelPath } from './model-target';
+
+function propertyPath(property: unknown): string {
+  if (typeof property !== 'string' || property === '') throw new InvalidParamsError('"property" must be a non-empty path or file: URI');
+  if (!property.startsWith('file:')) return property;
+  try {
+    return fileURLToPath(property);
+  } catch {
+    throw new InputError(property, 'is not a valid file: URI', 'open the property from a local folder');
+  }
+}
+
+export async function answerVerify(
+  connection: Connection,
+  jobs: JobRegistry,
+  params: VerifyParams,
+  token: CancellationToken,
+): Promise<VerifyReport> {
+  const file = modelPath(params);
+  const propertyFile = propertyPath(params.property);
+  const timeout = params.timeout_s ?? 60;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) throw new InvalidParamsError('"timeout_s" must be a positive number');
+  if (params.results !== undefined && (typeof params.results !== 'string' || params.results === '')) throw new InvalidParamsError('"results" must be a non-empty path');
+  const model = loadModelFile(file);
+  const property = loadProperty(propertyFile, model.graph);
+
+  const controller = new AbortController();
+  const cancelOnRequest = token.onCancellationRequested(() => controller.abort());
+  const progress = await startProgress(connection, params, controller);
+  progress.begin(`Verifying ${basename(propertyFile)} on ${basename(file)}`, undefined, 'falsification', true);
+  let last = 0;
+  try {
+    const o = await jobs.run(params.jobId, controller, () =>
+      verifyProperty(model.graph, property, {
+        timeout_s: timeout,
+        signal: controller.signal,
+        onProgress: (message) => {
+          const now = Date.now();
+          if (now - last < 200) return;
+          last = now;
+          progress.report(message);
+        },
+      }),
+    );
+    if (params.results !== undefined)
+      writeResultFile(params.results, o.counterexample !== null ? { status: 'sat', counterexample: o.counterexample } : { status: o.result });
+    const decidedBy = o.method === null ? null : o.method === 'pgd' ? 'pgd' : o.method === 'bounds' ? 'bounds' : 'branch-and-bound';
+    return {
+      result: o.result,
+      counterexample: o.counterexample === null ? null : { x: Array.from(o.counterexample.x), y: Array.from(o.counterexample.y) },
+      decidedBy,
+      branches: o.domains,
+      reason: o.reason,
+      time_s: o.time_s,
+    };
+  } finally {
+    progress.done();
+    cancelOnRequest.dispose();
+  }
+}
+
+async function startProgress(connection: Connection, params: VerifyParams, controller: AbortController): Promise<WorkDoneProgressReporter> {
+  if (params.workDoneToken !== undefined) return connection.window.attachWorkDoneProgress(params.workDoneToken);
+  const reporter = await connection.window.createWorkDoneProgress();
+  reporter.token.onCancellationRequested(() => controller.abort());
+  return reporter;
+}
