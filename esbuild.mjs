@@ -31,7 +31,10 @@ const nodeEntries = [
  * Webview bundles (browser, strict CSP: no eval). Add one line per panel, e.g.
  * { in: 'webview/bounds/main.ts', out: 'webview/bounds' }.
  */
-const webviewEntries = [];
+const webviewEntries = [
+  // The Robustness Report (panel and standalone HTML): dist/webview/report.js + report.css.
+  { in: 'webview/report/main.ts', out: 'webview/report' },
+];
 
 /**
  * Files copied verbatim next to the bundles. The tfjs wasm backend loads its .wasm binaries from
@@ -96,6 +99,10 @@ const contexts = await Promise.all([
       platform: 'browser',
       target: 'es2022',
       format: 'iife',
+      // Always minified: server/report/html.ts inlines the script into every HTML report.
+      minify: true,
+      // Licence comments go to <out>.js.LEGAL.txt: they carry URLs, and the report must reference none.
+      legalComments: 'external',
       plugins: [reportPlugin(entry.out)],
     }),
   ),

@@ -1,7 +1,8 @@
 // The extension's context: owns the backend client and two disposal scopes (extension lifetime, server instance).
 import * as vscode from 'vscode';
 import { type LanguageClient, State } from 'vscode-languageclient/node';
-import { createClient } from './client';
+import { backendStatusNotification } from '../server/protocol/requests';
+import { CrashHandler, createClient } from './client';
 import { Config } from './config';
 import { StatusItem } from './status';
 
@@ -18,12 +19,78 @@ export class Ctx {
   /** Disposed when the current backend instance stops (restart, deactivate). */
   private serverScope: vscode.Disposable[] = [];
   private starting: Promise<LanguageClient> | undefined;
+  /** Requests now running, by a private id: their titles show in the status item. */
+  private readonly jobs = new Map<number, { title: string; fail: (error: Error) => void }>();
+  private nextJobId = 1;
+  private readonly jobsChanged = new vscode.EventEmitter<readonly string[]>();
+  /** Fires with the titles of the jobs in flight whenever one starts or ends. */
+  readonly onDidChangeJobs = this.jobsChanged.event;
 
   constructor(readonly extCtx: vscode.ExtensionContext) {
     this.outputChannel = vscode.window.createOutputChannel('graftcert');
     this.status = new StatusItem();
     this.pushExtCleanup(this.outputChannel);
     this.pushExtCleanup(this.status);
+    this.pushExtCleanup(this.jobsChanged);
+  }
+
+  /** The status item's text and tooltip (tests read it). */
+  get statusShown(): { text: string; tooltip: string } {
+    return this.status.shown;
+  }
+
+  /** The custom methods the running backend answers (initialize → capabilities.experimental.graftcert.methods). */
+  serverMethods(client: LanguageClient): readonly string[] {
+    const experimental = client.initializeResult?.capabilities.experimental as { graftcert?: { methods?: unknown } } | undefined;
+    const methods = experimental?.graftcert?.methods;
+    return Array.isArray(methods) ? methods.filter((m): m is string => typeof m === 'string') : [];
+  }
+
+  /**
+   * Runs one request against the backend as a job: it shows in the status item while it runs, and if
+   * the backend dies meanwhile it rejects with a sentence saying the work was lost (never silently).
+   */
+  async runJob<T>(title: string, work: (client: LanguageClient) => Promise<T>): Promise<T> {
+    const client = await this.getClient();
+    const id = this.nextJobId++;
+    let fail!: (error: Error) => void;
+    const lost = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    this.jobs.set(id, { title, fail });
+    this.publishJobs();
+    try {
+      return await Promise.race([work(client), lost]);
+    } finally {
+      this.jobs.delete(id);
+      this.publishJobs();
+    }
+  }
+
+  private publishJobs(): void {
+    const titles = [...this.jobs.values()].map((j) => j.title);
+    this.status.setJobs(titles);
+    this.jobsChanged.fire(titles);
+  }
+
+  /** The backend process exited on its own: fail what was running and tell the user. */
+  private backendCrashed(willRestart: boolean): void {
+    const lostJobs = [...this.jobs.values()];
+    for (const job of lostJobs) job.fail(new Error(`the backend stopped unexpectedly while ${job.title}; that work was lost — run it again${willRestart ? ' once the backend is back' : ' after restarting the backend'}`));
+    const what = lostJobs.length > 0 ? ` while ${lostJobs.map((j) => j.title).join(', ')}` : '';
+    this.outputChannel.appendLine(`graftcert: the backend stopped unexpectedly${what}; ${willRestart ? 'restarting it' : 'it has stopped too often and was not restarted'}.`);
+    if (willRestart) {
+      this.status.set('starting');
+      void vscode.window.showWarningMessage(`graftcert: the backend stopped unexpectedly${what}; it is being restarted (see Show Backend Output for its log).`);
+    } else {
+      this.status.set('error', 'the backend stopped unexpectedly too often');
+      void vscode.window
+        .showErrorMessage('graftcert: the backend stopped unexpectedly 5 times in 3 minutes and was not restarted — see its output, then run Restart Backend.', 'Show Output', 'Restart Backend')
+        .then((choice) => {
+          if (choice === 'Show Output') this.outputChannel.show(true);
+          else if (choice === 'Restart Backend') void vscode.commands.executeCommand('graftcert.restartBackend');
+        });
+    }
   }
 
   /** Lives as long as the extension. */
@@ -55,8 +122,9 @@ export class Ctx {
 
   private async startOnce(): Promise<LanguageClient> {
     this.status.set('starting');
-    const client = createClient(this.extCtx.extensionPath, this.config, this.outputChannel);
+    const client = createClient(this.extCtx.extensionPath, this.config, this.outputChannel, new CrashHandler((willRestart) => this.backendCrashed(willRestart)));
     this.client = client;
+    this.pushServerCleanup(client.onNotification(backendStatusNotification, (p) => this.status.setComputeBackend(p.backend, p.detail)));
     this.pushServerCleanup(
       client.onDidChangeState((event) => {
         if (event.newState === State.Running) this.status.set('ready');
@@ -78,6 +146,7 @@ export class Ctx {
 
   /** Stops the backend within a bounded time, then disposes everything of that instance. */
   async stop(): Promise<void> {
+    for (const job of this.jobs.values()) job.fail(new Error(`the backend was stopped while ${job.title}; that work was cancelled`));
     const client = this.client;
     this.client = undefined;
     const scope = this.serverScope;

@@ -1,19 +1,41 @@
-// Extension entry point: only wiring — the Ctx, the command table, the model view provider.
+// Extension entry point: only wiring — the Ctx, the command table, the model views and verification results.
 import * as vscode from 'vscode';
-import { commandTable, requestInspect, showStartFailure } from './commands';
+import { type Views, commandTable, requestInspect, requestModelText, showStartFailure } from './commands';
 import { Config } from './config';
 import { Ctx } from './ctx';
-import { ModelViewProvider, modelScheme } from './model-view';
+import { ModelViewProvider, modelScheme, modelTextUri } from './model-view';
+import { VerifyResults, counterexampleScheme } from './verify-results';
 
 let ctx: Ctx | undefined;
 
-export async function activate(extCtx: vscode.ExtensionContext): Promise<void> {
+/** What activate() returns: the pieces extension-host tests look at. */
+export interface GraftcertApi {
+  ctx: Ctx;
+  views: Views;
+}
+
+export async function activate(extCtx: vscode.ExtensionContext): Promise<GraftcertApi> {
   const context = new Ctx(extCtx);
   ctx = context;
-  const views = new ModelViewProvider((model) => requestInspect(context, model));
-  context.pushExtCleanup(views);
-  context.pushExtCleanup(vscode.workspace.registerTextDocumentContentProvider(modelScheme, views));
-  context.pushExtCleanup(vscode.workspace.onDidCloseTextDocument((doc) => views.forget(doc.uri)));
+  const models = new ModelViewProvider(
+    (model) => requestInspect(context, model),
+    (model) => requestModelText(context, model),
+  );
+  const verifyResults = new VerifyResults();
+  const views: Views = { models, verifyResults, lastRuns: new Map() };
+  context.pushExtCleanup(models);
+  context.pushExtCleanup(verifyResults);
+  context.pushExtCleanup(vscode.workspace.registerTextDocumentContentProvider(modelScheme, models));
+  context.pushExtCleanup(vscode.workspace.registerTextDocumentContentProvider(counterexampleScheme, verifyResults));
+  context.pushExtCleanup(vscode.languages.registerCodeLensProvider({ language: 'vnnlib' }, verifyResults));
+  context.pushExtCleanup(vscode.workspace.onDidCloseTextDocument((doc) => models.forget(doc.uri)));
+  // A model rewritten on disk (re-exported, grafted again) is printed afresh in its open text view.
+  const watcher = vscode.workspace.createFileSystemWatcher('**/*.onnx');
+  context.pushExtCleanup(watcher);
+  context.pushExtCleanup(watcher.onDidChange((model) => {
+    const view = modelTextUri(model);
+    if (vscode.workspace.textDocuments.some((d) => d.uri.toString() === view.toString())) models.reload(view);
+  }));
   for (const [id, factory] of Object.entries(commandTable)) {
     context.pushExtCleanup(vscode.commands.registerCommand(id, factory(context, views)));
   }
@@ -28,6 +50,7 @@ export async function activate(extCtx: vscode.ExtensionContext): Promise<void> {
   } catch (error) {
     void showStartFailure(context, error);
   }
+  return { ctx: context, views };
 }
 
 export async function deactivate(): Promise<void> {

@@ -1,6 +1,7 @@
-// The read-only model text view: `graftcert-model:` documents rendered from the backend's InspectReport.
+// The read-only `graftcert-model:` documents: the model in ONNX's textual syntax (from the backend), and the inspect table.
 import * as vscode from 'vscode';
 import type { InspectReport } from '../server/protocol/reports';
+import type { ModelTextResult } from '../server/protocol/requests';
 
 export const modelScheme = 'graftcert-model';
 export const modelLanguage = 'onnx-text';
@@ -8,6 +9,15 @@ export const modelLanguage = 'onnx-text';
 /** `graftcert-model:/…/net.onnx.inspect?<file URI>`: the tab reads "net.onnx.inspect", the query names the model. */
 export function modelViewUri(model: vscode.Uri): vscode.Uri {
   return vscode.Uri.from({ scheme: modelScheme, path: `${model.path}.inspect`, query: model.toString() });
+}
+
+/** `graftcert-model:/…/net.onnx.onnxtxt?<file URI>`: the model in ONNX's textual syntax; the server serves its hover, hints and lenses. */
+export function modelTextUri(model: vscode.Uri): vscode.Uri {
+  return vscode.Uri.from({ scheme: modelScheme, path: `${model.path}.onnxtxt`, query: model.toString() });
+}
+
+export function isModelTextUri(uri: vscode.Uri): boolean {
+  return uri.scheme === modelScheme && uri.path.endsWith('.onnxtxt');
 }
 
 export function modelOfViewUri(view: vscode.Uri): vscode.Uri | undefined {
@@ -28,7 +38,10 @@ export class ModelViewProvider implements vscode.TextDocumentContentProvider, vs
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
 
-  constructor(private readonly inspect: (model: vscode.Uri) => Promise<InspectReport>) {}
+  constructor(
+    private readonly inspect: (model: vscode.Uri) => Promise<InspectReport>,
+    private readonly modelText: (model: vscode.Uri) => Promise<ModelTextResult>,
+  ) {}
 
   show(view: vscode.Uri, report: InspectReport): void {
     this.texts.set(view.toString(), renderInspect(report));
@@ -41,12 +54,20 @@ export class ModelViewProvider implements vscode.TextDocumentContentProvider, vs
     const model = modelOfViewUri(view);
     if (!model) return `graftcert: ${view.toString()} does not name a model.\n`;
     try {
+      // The text view is always printed afresh, so its lines match the server's printout of the file now on disk.
+      if (isModelTextUri(view)) return (await this.modelText(model)).text;
       const text = renderInspect(await this.inspect(model));
       this.texts.set(view.toString(), text);
       return text;
     } catch (error) {
       return `graftcert: ${error instanceof Error ? error.message : String(error)}\n`;
     }
+  }
+
+  /** Asks VS Code to read a view again (e.g. after the model file changed). */
+  reload(view: vscode.Uri): void {
+    this.texts.delete(view.toString());
+    this.changed.fire(view);
   }
 
   forget(view: vscode.Uri): void {

@@ -68,14 +68,18 @@ export function inspectAnalysis(a: ModelAnalysis): InspectReport {
     };
   });
 
-  const reluLayers: ReluLayerSummary[] = build.analysis
-    .filter(({ node }) => node.opType === 'Relu' && (node.domain === '' || node.domain === 'ai.onnx'))
-    .map(({ node }) => {
-      const pre = node.inputs[0] ?? '';
-      const shape = shapes.get(pre);
-      const size = shape ? (shape.length >= 2 ? sizeOf(shape.slice(1)) : sizeOf(shape)) : 0;
-      return { name: node.name, preActivation: pre, size, grafted: 0 };
-    });
+  // From the built IR when there is one: there, exported grafted ReLUs are recognised as GraftedRelu nodes.
+  const reluNodes = build.graph !== null
+    ? build.graph.nodes.filter((node) => (node.opType === 'Relu' && (node.domain === '' || node.domain === 'ai.onnx')) || node.opType === 'GraftedRelu')
+    : build.analysis.map(({ node }) => node).filter((node) => node.opType === 'Relu' && (node.domain === '' || node.domain === 'ai.onnx'));
+  const reluLayers: ReluLayerSummary[] = reluNodes.map((node) => {
+    const pre = node.inputs[0] ?? '';
+    const shape = shapes.get(pre);
+    const size = shape ? (shape.length >= 2 ? sizeOf(shape.slice(1)) : sizeOf(shape)) : 0;
+    const mask = node.opType === 'GraftedRelu' ? build.graph?.constants.get(node.inputs[1] ?? '') : undefined;
+    const grafted = mask === undefined ? 0 : mask.data.length === 1 ? (mask.data[0] !== 0 ? size : 0) : mask.data.reduce((n, m) => n + (m !== 0 ? 1 : 0), 0);
+    return { name: node.name, preActivation: pre, size, grafted };
+  });
 
   const problems: string[] = [];
   if (build.unsupportedOps.length > 0) problems.push(failureSentence(build.unsupportedOps, []));
@@ -126,8 +130,9 @@ export function formatInspect(report: InspectReport): string {
   const neurons = report.reluLayers.reduce((s, l) => s + l.size, 0);
   lines.push('', `ReLU layers (${report.reluLayers.length}, ${neurons.toLocaleString('en-US')} neurons):`);
   if (report.reluLayers.length > 0) {
-    const rows = [['#', 'name', 'size', 'pre-activation']];
-    report.reluLayers.forEach((l, i) => rows.push([String(i + 1), l.name, String(l.size), l.preActivation]));
+    const anyGrafted = report.reluLayers.some((l) => l.grafted > 0);
+    const rows = [['#', 'name', 'size', ...(anyGrafted ? ['grafted'] : []), 'pre-activation']];
+    report.reluLayers.forEach((l, i) => rows.push([String(i + 1), l.name, String(l.size), ...(anyGrafted ? [String(l.grafted)] : []), l.preActivation]));
     lines.push(...table(rows));
   }
   lines.push('', `total parameters: ${report.totalParameters.toLocaleString('en-US')}`);

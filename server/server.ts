@@ -1,5 +1,7 @@
 // The graftcert language server: LSP/JSON-RPC over stdio; custom graftcert/* requests do the heavy work.
-import { type InitializeResult, ProposedFeatures, createConnection } from 'vscode-languageserver/node';
+import { type InitializeResult, ProposedFeatures, TextDocumentSyncKind, createConnection } from 'vscode-languageserver/node';
+import { backendStatusNotification } from './protocol/requests';
+import { EditorFeatures } from './server/editor-features';
 import { implementedMethods, registerHandlers } from './server/handlers';
 
 const version = '0.1.0';
@@ -13,15 +15,42 @@ if (!process.argv.slice(2).some((arg) => transportFlags.some((flag) => arg === f
 
 const connection = createConnection(ProposedFeatures.all);
 
-connection.onInitialize((): InitializeResult => ({
-  capabilities: {
-    // Hover, inlay hints and CodeLens for the model text view arrive with the bound engine.
-    experimental: { graftcert: { methods: implementedMethods } },
-  },
-  serverInfo: { name: 'graftcert', version },
-}));
+const features = new EditorFeatures(connection);
 
-registerHandlers(connection);
+connection.onInitialize((params): InitializeResult => {
+  features.initialize(params);
+  return {
+    capabilities: {
+      // Hover, inlay hints, CodeLens and diagnostics for the model text view and .vnnlib files.
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      hoverProvider: true,
+      inlayHintProvider: true,
+      codeLensProvider: { resolveProvider: false },
+      experimental: { graftcert: { methods: implementedMethods, pid: process.pid } },
+    },
+    serverInfo: { name: 'graftcert', version },
+  };
+});
+
+connection.onInitialized(() => {
+  features.initialized();
+  void reportComputeBackend();
+});
+
+/** Chooses the tfjs backend (GRAFTCERT_BACKEND, else auto) off the start-up path and tells the client which one it got. */
+async function reportComputeBackend(): Promise<void> {
+  try {
+    const { backendPreferenceFromEnv, initBackend } = await import('./tensor/backend');
+    const choice = await initBackend(backendPreferenceFromEnv(), { log: (message) => connection.console.log(message) });
+    await connection.sendNotification(backendStatusNotification, { backend: choice.name, detail: choice.fallbackReason });
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    await connection.sendNotification(backendStatusNotification, { backend: null, detail }).catch(() => undefined);
+  }
+}
+
+features.register();
+registerHandlers(connection, features);
 
 // A bug in a handler's async tail must not take the backend down with every open view.
 process.on('uncaughtException', (error) => connection.console.error(`uncaught exception: ${error.stack ?? error.message}`));

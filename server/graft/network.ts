@@ -44,7 +44,10 @@ export type GraftExportForm =
   | 'grafted-relu';
 
 type Env = Map<string, tf.Tensor>;
-type Step = (env: Env, batch: number, recordPreActivation?: (layer: number, z: tf.Tensor) => void) => void;
+/** An interval as centre and radius (IBP through affine maps: c' = Wc + b, r' = |W|r). */
+interface Box { readonly c: tf.Tensor; readonly r: tf.Tensor }
+type IntervalStep = (env: Map<string, Box>, batch: number, record: (layer: number, lower: tf.Tensor, upper: tf.Tensor) => void) => void;
+type Step = (env: Env, batch: number, recordPreActivation?: (layer: number, z: tf.Tensor) => void, shifts?: readonly tf.Tensor[]) => void;
 
 interface Graft {
   readonly mask: tf.Tensor; // [1, ...shape] float32 of 0/1, fixed
@@ -113,6 +116,8 @@ export class TrainableNetwork {
   /** Fixed tensors (normalisation constants, BN statistics), by constant name. */
   private readonly fixed = new Map<string, tf.Tensor>();
   private readonly grafts = new Map<number, Graft>();
+  /** Interval (IBP) steps, compiled on first use by `intervalPreActivations`. */
+  private intervalSteps: IntervalStep[] | undefined;
   private disposed = false;
 
   constructor(graph: Graph) {
@@ -286,8 +291,9 @@ export class TrainableNetwork {
         const layer = relus.length;
         const shape = this.shapeOf(in0).slice(1);
         relus.push({ node: node.name, input: in0, output: out, shape, size: sizeOf(shape) });
-        return (env, _b, record) => {
-          const z = get(env, in0);
+        return (env, _b, record, shifts) => {
+          // A shift added to the pre-activation (zero) lets tf.grads read ∂loss/∂z (gradient significance).
+          const z = shifts === undefined ? get(env, in0) : get(env, in0).add(shifts[layer].reshape(get(env, in0).shape));
           record?.(layer, z);
           const g = this.grafts.get(layer);
           if (g === undefined) return void env.set(out, tf.relu(z));
@@ -361,9 +367,135 @@ export class TrainableNetwork {
     };
   }
 
+  // ---- interval bounds (IBP) in tfjs, differentiable: for bound-based regularisers ------------------------
+
+  /**
+   * IBP bounds of every ReLU layer's pre-activation [B, size] for the input box [lower, upper] ([B, ...]), as
+   * differentiable tfjs tensors (the ReLU-stability regulariser trains through them). Fully connected graphs only
+   * (Gemm, MatMul, elementwise ops with constants, Flatten/Reshape, BatchNormalization, (grafted) ReLU). Use inside tf.tidy.
+   */
+  intervalPreActivations(lower: tf.Tensor, upper: tf.Tensor): { lower: tf.Tensor2D; upper: tf.Tensor2D }[] {
+    if (this.intervalSteps === undefined) {
+      const producers = new Map<string, IRNode>();
+      for (const n of this.graph.nodes) for (const o of n.outputs) producers.set(o, n);
+      let layer = 0;
+      this.intervalSteps = this.graph.nodes.map((n) => this.compileInterval(n, producers, () => layer++));
+    }
+    const batch = lower.shape[0];
+    const shape = [batch, ...this.inputShape.slice(1)];
+    const l = lower.reshape(shape), u = upper.reshape(shape);
+    const env = new Map<string, Box>([[this.inputName, { c: l.add(u).div(2), r: u.sub(l).div(2) }]]);
+    const out: { lower: tf.Tensor2D; upper: tf.Tensor2D }[] = new Array(this.reluLayers.length);
+    for (const step of this.intervalSteps) {
+      step(env, batch, (k, lo, hi) => { out[k] = { lower: lo.reshape([batch, -1]) as tf.Tensor2D, upper: hi.reshape([batch, -1]) as tf.Tensor2D }; });
+    }
+    return out;
+  }
+
+  private compileInterval(node: IRNode, producers: Map<string, IRNode>, nextLayer: () => number): IntervalStep {
+    const where = `${node.opType} node '${node.name}'`;
+    const [in0, in1, in2] = node.inputs;
+    const out = node.outputs[0];
+    const get = (env: Map<string, Box>, name: string): Box => {
+      const b = env.get(name);
+      if (b === undefined) throw new Error(`${where}: input '${name}' was not bounded.`);
+      return b;
+    };
+    const outShape = (b: number): number[] => [b, ...this.shapeOf(out).slice(1)];
+    switch (node.opType) {
+      case 'Identity':
+      case 'Dropout':
+        return (env) => void env.set(out, get(env, in0));
+      case 'Flatten':
+        return (env, b) => { const x = get(env, in0); env.set(out, { c: x.c.reshape([b, -1]), r: x.r.reshape([b, -1]) }); };
+      case 'Reshape':
+        return (env, b) => { const x = get(env, in0); env.set(out, { c: x.c.reshape(outShape(b)), r: x.r.reshape(outShape(b)) }); };
+      case 'Gemm': {
+        const transB = numAttr(node, 'transB', 0) !== 0;
+        const alpha = numAttr(node, 'alpha', 1);
+        const beta = numAttr(node, 'beta', 1);
+        const w = this.variable(in1, undefined, transB);
+        const c = in2 !== undefined && in2 !== '' ? this.variable(in2) : undefined;
+        return (env) => {
+          const x = get(env, in0);
+          let centre = tf.matMul(x.c, w).mul(alpha);
+          if (c !== undefined) centre = centre.add(c.mul(beta));
+          env.set(out, { c: centre, r: tf.matMul(x.r, w.abs()).mul(Math.abs(alpha)) });
+        };
+      }
+      case 'MatMul': {
+        const w = this.variable(in1);
+        return (env) => {
+          const x = get(env, in0);
+          env.set(out, { c: tf.matMul(x.c.reshape([-1, x.c.shape[x.c.rank - 1]]), w).reshape(outShape(x.c.shape[0])), r: tf.matMul(x.r.reshape([-1, x.r.shape[x.r.rank - 1]]), w.abs()).reshape(outShape(x.r.shape[0])) });
+        };
+      }
+      case 'Add':
+      case 'Sub':
+      case 'Mul':
+      case 'Div': {
+        const constName = this.isConstant(in1) ? in1 : this.isConstant(in0) ? in0 : undefined;
+        if (constName === undefined) {
+          if (node.opType !== 'Add' && node.opType !== 'Sub') throw new Error(`${where}: the interval bounds support ${node.opType} by a constant only.`);
+          return (env) => {
+            const a = get(env, in0), b = get(env, in1);
+            env.set(out, { c: node.opType === 'Add' ? a.c.add(b.c) : a.c.sub(b.c), r: a.r.add(b.r) });
+          };
+        }
+        const data = constName === in0 ? in1 : in0;
+        const isBias = node.opType === 'Add' && producers.get(data)?.opType === 'MatMul';
+        const k = isBias ? this.variable(constName) : this.constant(constName);
+        return (env) => {
+          const x = get(env, data);
+          switch (node.opType) {
+            case 'Add': return void env.set(out, { c: x.c.add(k), r: x.r });
+            case 'Sub': return void env.set(out, { c: constName === in1 ? x.c.sub(k) : tf.sub(k, x.c), r: x.r });
+            case 'Mul': return void env.set(out, { c: x.c.mul(k), r: x.r.mul(k.abs()) });
+            default:
+              if (constName !== in1) throw new Error(`${where}: the interval bounds cannot divide by a variable.`);
+              return void env.set(out, { c: x.c.div(k), r: x.r.div(k.abs()) });
+          }
+        };
+      }
+      case 'BatchNormalization': {
+        const channels = this.shapeOf(in0)[1];
+        const rank = this.shapeOf(in0).length;
+        const paramShape = [channels, ...new Array<number>(Math.max(0, rank - 2)).fill(1)];
+        const [, , , meanName] = node.inputs;
+        const scale = this.variable(in1, paramShape);
+        const bias = this.variable(in2, paramShape);
+        const mean = this.constant(meanName, paramShape);
+        const invStd = this.fixed.get(`${node.name}#invStd`)!;
+        return (env) => {
+          const x = get(env, in0);
+          const k = invStd.mul(scale);
+          env.set(out, { c: x.c.sub(mean).mul(k).add(bias), r: x.r.mul(k.abs()) });
+        };
+      }
+      case 'Relu':
+      case 'GraftedRelu': {
+        const layer = nextLayer();
+        return (env, _b, record) => {
+          const x = get(env, in0);
+          const lo = x.c.sub(x.r), hi = x.c.add(x.r);
+          record(layer, lo, hi);
+          const g = this.grafts.get(layer);
+          let l = tf.relu(lo), u = tf.relu(hi);
+          if (g !== undefined) {
+            const p = lo.mul(g.slope).add(g.intercept), q = hi.mul(g.slope).add(g.intercept);
+            l = l.mul(g.keep).add(tf.minimum(p, q).mul(g.mask));
+            u = u.mul(g.keep).add(tf.maximum(p, q).mul(g.mask));
+          }
+          env.set(out, { c: l.add(u).div(2), r: u.sub(l).div(2) });
+        };
+      }
+    }
+    throw new Error(`${where}: the interval bounds (stability regulariser) support fully connected models only.`);
+  }
+
   // ---- forward --------------------------------------------------------------------------------------------
 
-  private run(x: tf.Tensor, record?: (layer: number, z: tf.Tensor) => void): tf.Tensor {
+  private run(x: tf.Tensor, record?: (layer: number, z: tf.Tensor) => void, shifts?: readonly tf.Tensor[]): tf.Tensor {
     if (this.disposed) throw new Error('The trainable network was disposed.');
     const perSample = sizeOf(this.inputShape.slice(1));
     const batch = x.shape[0];
@@ -371,7 +503,7 @@ export class TrainableNetwork {
       throw new Error(`Input batch [${x.shape.join(', ')}] does not match the model input [${this.inputShape.join(', ')}] per sample.`);
     }
     const env: Env = new Map([[this.inputName, x.reshape([batch, ...this.inputShape.slice(1)])]]);
-    for (const step of this.steps) step(env, batch, record);
+    for (const step of this.steps) step(env, batch, record, shifts);
     const y = env.get(this.outputName);
     if (y === undefined) throw new Error(`Output '${this.outputName}' was not computed.`);
     return y.reshape([batch, -1]);
@@ -387,6 +519,20 @@ export class TrainableNetwork {
     const pre: tf.Tensor2D[] = new Array(this.reluLayers.length);
     const logits = this.run(x, (layer, z) => { pre[layer] = z.reshape([z.shape[0], -1]) as tf.Tensor2D; }) as tf.Tensor2D;
     return { logits, preActivations: pre };
+  }
+
+  /**
+   * Per-sample gradients of the summed cross-entropy with respect to each ReLU layer's pre-activation, [B, size]
+   * per layer (the gradient significance of GRAFTING.md §1). Use inside tf.tidy.
+   */
+  preActivationGradients(x: tf.Tensor, labels: tf.Tensor): tf.Tensor2D[] {
+    const batch = x.shape[0];
+    const zeros = this.reluLayers.map((l) => tf.zeros([batch, l.size]));
+    const classes = (this.graph.outputs[0].shape as number[]).reduce((a, b) => a * b, 1);
+    const oneHot = tf.oneHot(labels.toInt() as tf.Tensor1D, classes);
+    const lossOf = (...shifts: tf.Tensor[]): tf.Scalar =>
+      tf.losses.softmaxCrossEntropy(oneHot, this.run(x, undefined, shifts), undefined, undefined, tf.Reduction.SUM) as tf.Scalar;
+    return tf.grads(lossOf)(zeros) as tf.Tensor2D[];
   }
 
   // ---- grafting ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Builds the IR Graph from decoded nodes: topological order, static shapes, constant folding, unsupported ops.
 import type { DataType, Graph, IRNode, IRValue, Tensor } from './graph';
 import { getOp } from './ops/index';
+import { recogniseGraftedRelus } from './graft-pattern';
 import { OpError, type InputInfo, type Operand, type OutputInfo } from './ops/types';
 import { sizeOf } from '../tensor/types';
 
@@ -245,7 +246,7 @@ export function buildGraph(source: GraphSource): BuildResult {
   if (unsupported.length > 0 || problems.length > 0) {
     return { graph: null, analysis, constants, unsupportedOps: unsupported, problems, notes, inputs: resolvedInputs };
   }
-  const graph: Graph = {
+  const { graph, grafts } = recogniseGraftedRelus({
     name: source.name,
     opset: source.opset,
     inputs,
@@ -253,7 +254,11 @@ export function buildGraph(source: GraphSource): BuildResult {
     nodes: kept,
     constants,
     values,
-  };
+  });
+  if (grafts.length > 0) {
+    const total = grafts.reduce((s, g) => s + g.grafted, 0);
+    notes.push(`${grafts.length} grafted ReLU layer${grafts.length === 1 ? '' : 's'} (${grafts.map((g) => `${g.node}: ${g.grafted}/${g.size}`).join(', ')}; ${total} neurons) recognised in the Mul/Relu/Add pattern graftcert exports; their neurons are linear, bounded exactly and never unstable.`);
+  }
   return { graph, analysis, constants, unsupportedOps: unsupported, problems, notes, inputs: resolvedInputs };
 }
 

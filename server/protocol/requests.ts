@@ -3,7 +3,7 @@
 // Imports nothing but `vscode-languageserver-protocol` (no `vscode`, no Node built-ins), so the
 // extension, the server and a webview bundle can all import it. docs/protocol.md lists the same
 // methods; test/unit/protocol.test.ts keeps the two in step.
-import { RequestType } from 'vscode-languageserver-protocol';
+import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import type { BoundMethod, BoundsReport, InspectReport, LayerBoundsSummary } from './reports';
 
 export type { BoundMethod, BoundsReport, InspectReport, LayerBoundsSummary } from './reports';
@@ -116,19 +116,50 @@ export const certifyRequest = new RequestType<CertifyParams, CertifyReport, void
 // graftcert/graft: linearity grafting + fine-tuning, exporting a standard ONNX model.
 
 export interface GraftParams extends ModelTarget, JobParams {
+  /** Evaluation data (`mnist` = the test split; fine-tuning then uses `mnist:train`). */
   data: string;
   eps: number;
   /** Fraction of ReLU neurons to graft, in [0, 1]. */
   ratio: number;
+  /** Fine-tuning epochs (default 1). */
   epochs?: number;
+  /** 'graft' (default): a·x + b, trained; 'prune': a = b = 0, the baseline. */
+  mode?: 'graft' | 'prune';
+  /** Neuron ranking (default 'mixed'). */
+  criterion?: 'magnitude' | 'instability' | 'mixed';
+  /** Evaluation samples from the start of `data` (default 100). */
+  count?: number;
   /** Path of the exported ONNX model. */
   out: string;
+}
+
+/** Accuracies and bounds of one model in a graft report (fractions in [0, 1]). */
+export interface GraftEvaluation {
+  count: number;
+  cleanAccuracy: number;
+  /** Correct clean and under PGD at eps (null when no attack ran). */
+  pgdAccuracy: number | null;
+  pgdSteps: number;
+  /** CROWN-certified accuracy over `count` samples. */
+  certifiedAccuracy: number;
+  /** α-CROWN-certified accuracy over the first `alphaCount` samples (null when not run). */
+  alphaCertifiedAccuracy: number | null;
+  alphaCount: number;
+  /** Per ReLU layer, CROWN's unstable/active/inactive/grafted counts averaged over the samples. */
+  layers: LayerBoundsSummary[];
+  /** Mean unstable neurons per sample, all layers together. */
+  unstable: number;
+  /** Seconds spent certifying (CROWN and α-CROWN). */
+  time_s: number;
 }
 
 export interface GraftReport {
   out: string;
   eps: number;
   ratio: number;
+  // The fields below are always set by graftcert's graft runs; optional so that hand-built reports stay valid.
+  mode?: 'graft' | 'prune';
+  criterion?: 'magnitude' | 'instability' | 'mixed';
   /** Neurons replaced by a linear function, all layers together. */
   grafted: number;
   /** Per ReLU layer after grafting (the `grafted` column is the graft mask's count). */
@@ -138,6 +169,10 @@ export interface GraftReport {
   /** Unstable neurons summed over layers, before and after grafting (same bound method). */
   unstableBefore: number;
   unstableAfter: number;
+  before?: GraftEvaluation;
+  after?: GraftEvaluation;
+  /** Fine-tuning: epochs run, the epoch kept (best validation PGD accuracy; 0 = none improved), per-epoch history. */
+  finetune?: { epochs: number; bestEpoch: number; seconds: number; history: { epoch: number; loss: number | null; cleanAccuracy: number; pgdAccuracy: number | null }[] };
   time_s: number;
 }
 
@@ -186,6 +221,38 @@ export interface CancelResult {
 
 export const cancelRequest = new RequestType<CancelParams, CancelResult, void>('graftcert/cancel');
 
+// ---------------------------------------------------------------------------------------------
+// graftcert/modelText: the model in ONNX's textual syntax, for the read-only model text view.
+
+export type ModelTextParams = ModelTarget;
+
+/** Where a node is in `text` (0-based line), so a client can place things beside it. */
+export interface ModelTextNode {
+  name: string;
+  opType: string;
+  line: number;
+}
+
+export interface ModelTextResult {
+  /** As onnx.printer prints it; initialisers are declared with their shapes, values elided. */
+  text: string;
+  nodes: ModelTextNode[];
+}
+
+export const modelTextRequest = new RequestType<ModelTextParams, ModelTextResult, void>('graftcert/modelText');
+
+// ---------------------------------------------------------------------------------------------
+// graftcert/backendStatus (server → client notification): the compute backend chosen at start-up.
+
+export interface BackendStatusParams {
+  /** The tfjs backend in use: 'tensorflow', 'webgpu', 'wasm' or 'cpu'; null when none could start. */
+  backend: string | null;
+  /** Why the preferred (or a faster) backend was not used, or why none could start. */
+  detail?: string;
+}
+
+export const backendStatusNotification = new NotificationType<BackendStatusParams>('graftcert/backendStatus');
+
 /** Every custom method, for the protocol doc test and for logging. */
 export const allMethods: readonly string[] = [
   inspectRequest.method,
@@ -194,4 +261,5 @@ export const allMethods: readonly string[] = [
   graftRequest.method,
   verifyRequest.method,
   cancelRequest.method,
+  modelTextRequest.method,
 ];

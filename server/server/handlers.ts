@@ -10,21 +10,36 @@ import {
 import { InputError } from '../commands/args';
 import { inspectModelFile } from '../inspect';
 import { ModelError } from '../onnx/errors';
-import { boundsRequest, cancelRequest, certifyRequest, inspectRequest } from '../protocol/requests';
+import { boundsRequest, cancelRequest, certifyRequest, graftRequest, inspectRequest, modelTextRequest, verifyRequest } from '../protocol/requests';
 import { answerBounds, answerCertify, JobRegistry } from './certify-requests';
+import { answerGraft } from './graft-request';
+import type { EditorFeatures } from './editor-features';
 import { InvalidParamsError, modelPath } from './model-target';
+import { answerVerify } from './verify-request';
 
 /** The methods this server answers; advertised in `initialize` so clients can tell built from planned. */
-export const implementedMethods: readonly string[] = [inspectRequest.method, boundsRequest.method, certifyRequest.method, cancelRequest.method];
+export const implementedMethods: readonly string[] = [inspectRequest.method, boundsRequest.method, certifyRequest.method, graftRequest.method, cancelRequest.method, modelTextRequest.method, verifyRequest.method];
 
-export function registerHandlers(connection: Connection): void {
+/** `features` (the editor features of server/server/editor-features.ts) shows each bounds/certify run in the model views. */
+export function registerHandlers(connection: Connection, features?: EditorFeatures): void {
   handle(connection, inspectRequest, (params) => {
     // A ModelError's message names the file by its base name: right for a notification.
     return inspectModelFile(modelPath(params));
   });
   const jobs = new JobRegistry();
-  handle(connection, boundsRequest, (params) => answerBounds(params));
-  handle(connection, certifyRequest, (params, token) => answerCertify(connection, jobs, params, token));
+  handle(connection, boundsRequest, (params) => {
+    const report = answerBounds(params);
+    features?.recordBounds(params, report);
+    return report;
+  });
+  handle(connection, certifyRequest, async (params, token) => {
+    const report = await answerCertify(connection, jobs, params, token);
+    features?.recordCertify(params, report);
+    return report;
+  });
+  if (features) handle(connection, modelTextRequest, (params) => features.modelText(params));
+  handle(connection, verifyRequest, (params, token) => answerVerify(connection, jobs, params, token));
+  handle(connection, graftRequest, (params, token) => answerGraft(connection, jobs, params, token));
   handle(connection, cancelRequest, (params) => jobs.cancel(params));
 }
 

@@ -113,9 +113,9 @@ test('bin/graftcert.js runs the bundled CLI', () => {
   assert.equal((JSON.parse(run.stdout) as InspectReport).reluLayers.length, 2);
 });
 
-test('demo says what is built and runs inspect on the sample model', () => {
-  const run = graftcert('demo', '--json');
+test('demo describes the main job (the run itself takes minutes: see README)', () => {
+  const run = graftcert('demo', '--help');
   assert.equal(run.status, 0, run.stderr);
-  assert.match(run.stderr, /not built yet/);
-  assert.equal((JSON.parse(run.stdout) as InspectReport).totalParameters, fcSmallParameters);
+  assert.match(run.stdout, /graft 50 %/);
+  assert.match(run.stdout, /--out DIR/);
 });

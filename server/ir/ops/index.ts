@@ -18,6 +18,7 @@ import { Softmax } from './softmax';
 import { Shape, Cast, ConstantOfShape, Constant } from './shape';
 import { Gather, Expand } from './gather';
 import { ReduceMean, ReduceSum } from './reduce';
+import { GraftedRelu } from './graftedRelu';
 
 const REGISTRY: ReadonlyMap<string, OpDef> = new Map(
   [
@@ -28,8 +29,12 @@ const REGISTRY: ReadonlyMap<string, OpDef> = new Map(
   ].map((op) => [op.opType, op]),
 );
 
-/** The definition of `opType` in `domain` ('' or 'ai.onnx'), or undefined when unsupported. */
+/** graftcert's own ops (domain `graftcert`): the grafted ReLU, which the loader also recognises in standard ONNX. */
+const GRAFTCERT_OPS: ReadonlyMap<string, OpDef> = new Map([[GraftedRelu.opType, GraftedRelu]]);
+
+/** The definition of `opType` in `domain` ('' or 'ai.onnx', or 'graftcert'), or undefined when unsupported. */
 export function getOp(opType: string, domain: string): OpDef | undefined {
+  if (domain === 'graftcert') return GRAFTCERT_OPS.get(opType);
   if (domain !== '' && domain !== 'ai.onnx') return undefined;
   return REGISTRY.get(opType);
 }
