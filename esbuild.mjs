@@ -25,6 +25,7 @@ const nodeEntries = [
   { in: 'server/server.ts', out: 'server', external: [] },
   { in: 'server/cli.ts', out: 'cli', external: [] },
   { in: 'server/certify/worker.ts', out: 'certify-worker', external: [] },
+  { in: 'server/certify/verify/worker.ts', out: 'verify-worker', external: [] },
 ];
 
 /**

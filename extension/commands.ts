@@ -16,7 +16,7 @@ import {
   modelTextRequest,
   verifyRequest,
 } from '../server/protocol/requests';
-import { type Ctx, messageOf } from './ctx';
+import { BackendLostError, type Ctx, messageOf } from './ctx';
 import { type ModelViewProvider, modelLanguage, modelOfViewUri, modelTextUri, modelViewUri } from './model-view';
 import { openReportCommand } from './panels/report-panel';
 import { type VerifyResults, counterexampleUri, resultLine } from './verify-results';
@@ -31,7 +31,11 @@ export interface Views {
   lastRuns: Map<string, LastRun>;
 }
 
-export type LastRun = { kind: 'certify'; report: CertifyReport; dataNote: string } | { kind: 'bounds'; report: BoundsReport; dataNote: string };
+export type LastRun =
+  | { kind: 'certify'; report: CertifyReport; dataNote: string }
+  | { kind: 'bounds'; report: BoundsReport; dataNote: string }
+  /** A graft: kept for both the original and the grafted model; `model` is the original's file URI. */
+  | { kind: 'graft'; report: GraftReport; model: string; dataNote: string };
 
 type CommandFactory = (ctx: Ctx, views: Views) => Handler;
 
@@ -74,8 +78,17 @@ async function reportErrors(work: () => Promise<unknown>): Promise<void> {
   try {
     await work();
   } catch (error) {
+    // A backend crash was already announced once, naming every job it took down.
+    if (error instanceof BackendLostError) return;
     void vscode.window.showErrorMessage(`graftcert: ${messageOf(error)}`);
   }
+}
+
+/** The completion message of a run, with a button that opens its Robustness Report. */
+function offerReport(model: vscode.Uri, message: string): void {
+  void vscode.window.showInformationMessage(message, 'Open Report').then((choice) => {
+    if (choice === 'Open Report') void vscode.commands.executeCommand('graftcert.openReport', model);
+  });
 }
 
 function requireLocal(model: vscode.Uri): void {
@@ -273,9 +286,7 @@ function certifyModel(ctx: Ctx, views: Views): Handler {
         const unstable = report.layers.reduce((s, l) => s + l.unstable, 0);
         const neurons = report.layers.reduce((s, l) => s + l.size, 0);
         await openModelText(views, model);
-        void vscode.window.showInformationMessage(
-          `graftcert: ${name} at ε = ${eps} with ${methodName}: ${unstable} of ${neurons} ReLU neurons unstable; ${choice.note}.`,
-        );
+        offerReport(model, `graftcert: ${name} at ε = ${eps} with ${methodName}: ${unstable} of ${neurons} ReLU neurons unstable; ${choice.note}.`);
         return;
       }
       const data = choice.data;
@@ -287,7 +298,8 @@ function certifyModel(ctx: Ctx, views: Views): Handler {
       views.lastRuns.set(model.toString(), { kind: 'certify', report, dataNote: choice.note });
       await openModelText(views, model);
       const partial = report.cancelled ? ` (cancelled after ${report.count} samples)` : '';
-      void vscode.window.showInformationMessage(
+      offerReport(
+        model,
         `graftcert: ${name} — certified ${percent(report.certified_accuracy)} (clean ${percent(report.clean_accuracy)}) of ${report.count} samples at ε = ${eps} with ${methodName} in ${report.time_s.toFixed(1)} s${partial}; ${choice.note}.`,
       );
     });
@@ -329,9 +341,11 @@ function verifyProperty(ctx: Ctx, views: Views): Handler {
       );
       views.verifyResults.record(p, m, report);
       const line = `graftcert: ${basename(p)} against ${basename(m)}: ${resultLine(report)}.`;
+      // Not awaited: the command is done when the result is in; the button may be clicked any time later.
       if (report.result === 'sat' && report.counterexample) {
-        const choice = await vscode.window.showInformationMessage(line, 'Open Counterexample');
-        if (choice) await vscode.commands.executeCommand('graftcert.openCounterexample', p, m);
+        void vscode.window.showInformationMessage(line, 'Open Counterexample').then((choice) => {
+          if (choice) void vscode.commands.executeCommand('graftcert.openCounterexample', p, m);
+        });
       } else void vscode.window.showInformationMessage(line);
     });
 }
@@ -368,49 +382,16 @@ function graftModel(ctx: Ctx, views: Views): Handler {
           c.sendRequest(graftRequest, { uri: model.toString(), data, eps, ratio: r, out, epochs: options?.epochs, ...ids }),
         ),
       );
-      await openModelText(views, vscode.Uri.file(report.out));
-      void vscode.window.showInformationMessage(
-        `graftcert: grafted ${report.grafted} neurons of ${name} into ${basename(vscode.Uri.file(report.out))}: unstable ${report.unstableBefore} → ${report.unstableAfter}, clean accuracy ${percent(report.cleanAccuracyBefore)} → ${percent(report.cleanAccuracyAfter)}.`,
+      const grafted = vscode.Uri.file(report.out);
+      const run: LastRun = { kind: 'graft', report, model: model.toString(), dataNote: `data ${data}` };
+      views.lastRuns.set(model.toString(), run);
+      views.lastRuns.set(grafted.toString(), run);
+      await openModelText(views, grafted);
+      offerReport(
+        grafted,
+        `graftcert: grafted ${report.grafted} neurons of ${name} into ${basename(grafted)}: unstable ${report.unstableBefore} → ${report.unstableAfter}, clean accuracy ${percent(report.cleanAccuracyBefore)} → ${percent(report.cleanAccuracyAfter)}.`,
       );
     });
-}
-
-// ------------------------------------------------------------------------------------------------
-// Report
-
-function openReport(_ctx: Ctx, views: Views): Handler {
-  return async (arg?: unknown) =>
-    reportErrors(async () => {
-      const model = await resolveModel(arg, 'Report');
-      if (!model) return;
-      // The Robustness Report panel (extension/panels/) registers its own command; prefer it where present.
-      const panelCommand = (await vscode.commands.getCommands(true)).find((id) => /^graftcert\..*report/i.test(id) && id !== 'graftcert.openReport');
-      if (panelCommand) {
-        await vscode.commands.executeCommand(panelCommand, model);
-        return;
-      }
-      const run = views.lastRuns.get(model.toString());
-      if (!run) {
-        void vscode.window.showInformationMessage(`graftcert: there is no run of ${basename(model)} to report yet — run Certify Model first.`);
-        return;
-      }
-      const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: reportMarkdown(basename(model), run) });
-      await vscode.window.showTextDocument(doc, { preview: false });
-    });
-}
-
-export function reportMarkdown(name: string, run: LastRun): string {
-  const lines = [`# graftcert report: ${name}`, ''];
-  const r = run.report;
-  lines.push(`${methodNames[r.method]} at ε = ${r.eps}; ${run.dataNote}.`, '');
-  if (run.kind === 'certify') {
-    const c = run.report;
-    lines.push(`* certified accuracy: ${percent(c.certified_accuracy)}`, `* clean accuracy: ${percent(c.clean_accuracy)}`, `* samples: ${c.count}${c.cancelled ? ' (cancelled early)' : ''}`, `* time: ${c.time_s.toFixed(2)} s`, '');
-  }
-  lines.push('| layer | size | unstable | active | inactive | grafted |', '|---|---:|---:|---:|---:|---:|');
-  const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
-  for (const l of r.layers) lines.push(`| ${l.name} | ${l.size} | ${fmt(l.unstable)} | ${fmt(l.active)} | ${fmt(l.inactive)} | ${fmt(l.grafted)} |`);
-  return lines.join('\n') + '\n';
 }
 
 // ------------------------------------------------------------------------------------------------

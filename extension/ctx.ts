@@ -39,6 +39,13 @@ export class Ctx {
     return this.status.shown;
   }
 
+  /** The backend's process id (initialize → capabilities.experimental.graftcert.pid); undefined while none runs. */
+  get backendPid(): number | undefined {
+    const experimental = this.client?.initializeResult?.capabilities.experimental as { graftcert?: { pid?: unknown } } | undefined;
+    const pid = experimental?.graftcert?.pid;
+    return this.client?.state === State.Running && typeof pid === 'number' ? pid : undefined;
+  }
+
   /** The custom methods the running backend answers (initialize → capabilities.experimental.graftcert.methods). */
   serverMethods(client: LanguageClient): readonly string[] {
     const experimental = client.initializeResult?.capabilities.experimental as { graftcert?: { methods?: unknown } } | undefined;
@@ -73,19 +80,26 @@ export class Ctx {
     this.jobsChanged.fire(titles);
   }
 
-  /** The backend process exited on its own: fail what was running and tell the user. */
+  /**
+   * The backend process exited on its own: fail what was running (with a BackendLostError, which the
+   * commands do not announce again) and tell the user once, naming the work that was lost.
+   */
   private backendCrashed(willRestart: boolean): void {
     const lostJobs = [...this.jobs.values()];
-    for (const job of lostJobs) job.fail(new Error(`the backend stopped unexpectedly while ${job.title}; that work was lost — run it again${willRestart ? ' once the backend is back' : ' after restarting the backend'}`));
-    const what = lostJobs.length > 0 ? ` while ${lostJobs.map((j) => j.title).join(', ')}` : '';
-    this.outputChannel.appendLine(`graftcert: the backend stopped unexpectedly${what}; ${willRestart ? 'restarting it' : 'it has stopped too often and was not restarted'}.`);
+    const lost = lostJobs.length > 0 ? `; ${lostJobs.map((j) => j.title).join(', ')} was lost — run it again` : '';
+    for (const job of lostJobs) job.fail(new BackendLostError(`the backend stopped unexpectedly while ${job.title}; that work was lost — run it again`));
+    this.outputChannel.appendLine(`graftcert: the backend stopped unexpectedly${lost}; ${willRestart ? 'restarting it' : 'it has stopped too often and was not restarted'}.`);
     if (willRestart) {
       this.status.set('starting');
-      void vscode.window.showWarningMessage(`graftcert: the backend stopped unexpectedly${what}; it is being restarted (see Show Backend Output for its log).`);
+      const message = `graftcert: the backend stopped unexpectedly${lost}; it is being restarted (Show Backend Output has its log).`;
+      const shown = lostJobs.length > 0 ? vscode.window.showErrorMessage(message, 'Show Output') : vscode.window.showWarningMessage(message, 'Show Output');
+      void shown.then((choice) => {
+        if (choice === 'Show Output') this.outputChannel.show(true);
+      });
     } else {
       this.status.set('error', 'the backend stopped unexpectedly too often');
       void vscode.window
-        .showErrorMessage('graftcert: the backend stopped unexpectedly 5 times in 3 minutes and was not restarted — see its output, then run Restart Backend.', 'Show Output', 'Restart Backend')
+        .showErrorMessage(`graftcert: the backend stopped unexpectedly 5 times in 3 minutes and was not restarted${lostJobs.length > 0 ? ` (${lostJobs.map((j) => j.title).join(', ')} was lost)` : ''} — see its output, then run Restart Backend.`, 'Show Output', 'Restart Backend')
         .then((choice) => {
           if (choice === 'Show Output') this.outputChannel.show(true);
           else if (choice === 'Restart Backend') void vscode.commands.executeCommand('graftcert.restartBackend');
@@ -184,6 +198,11 @@ function untilRunning(client: LanguageClient): Promise<LanguageClient> {
       else reject(new Error('the backend stopped while restarting'));
     });
   });
+}
+
+/** A job failed because the backend died under it; the crash notice already told the user. */
+export class BackendLostError extends Error {
+  override readonly name = 'BackendLostError';
 }
 
 export function messageOf(error: unknown): string {

@@ -1,9 +1,12 @@
-// Extension entry point: only wiring — the Ctx, the command table, the model views and verification results.
+// Extension entry point: only wiring — the Ctx, the command table, the model views, verification results and tasks.
 import * as vscode from 'vscode';
-import { type Views, commandTable, requestInspect, requestModelText, showStartFailure } from './commands';
+import { type Views, commandTable, defaultData, requestInspect, requestModelText, showStartFailure } from './commands';
 import { Config } from './config';
 import { Ctx } from './ctx';
+import type { RobustnessReport } from '../server/report/model';
 import { ModelViewProvider, modelScheme, modelTextUri } from './model-view';
+import { ReportPanel } from './panels/report-panel';
+import { GraftcertTaskProvider, taskType } from './tasks';
 import { VerifyResults, counterexampleScheme } from './verify-results';
 
 let ctx: Ctx | undefined;
@@ -12,6 +15,10 @@ let ctx: Ctx | undefined;
 export interface GraftcertApi {
   ctx: Ctx;
   views: Views;
+  /** The report the Robustness Report panel shows, if it is open. */
+  shownReport(): RobustnessReport | undefined;
+  /** The `graftcert` task provider (tests resolve tasks.json-style definitions through it). */
+  taskProvider: GraftcertTaskProvider;
 }
 
 export async function activate(extCtx: vscode.ExtensionContext): Promise<GraftcertApi> {
@@ -36,6 +43,12 @@ export async function activate(extCtx: vscode.ExtensionContext): Promise<Graftce
     const view = modelTextUri(model);
     if (vscode.workspace.textDocuments.some((d) => d.uri.toString() === view.toString())) models.reload(view);
   }));
+  const taskProvider = new GraftcertTaskProvider(
+    context,
+    (model) => requestInspect(context, model).catch(() => undefined),
+    (report, name) => defaultData(context, report, name).data,
+  );
+  context.pushExtCleanup(vscode.tasks.registerTaskProvider(taskType, taskProvider));
   for (const [id, factory] of Object.entries(commandTable)) {
     context.pushExtCleanup(vscode.commands.registerCommand(id, factory(context, views)));
   }
@@ -50,7 +63,7 @@ export async function activate(extCtx: vscode.ExtensionContext): Promise<Graftce
   } catch (error) {
     void showStartFailure(context, error);
   }
-  return { ctx: context, views };
+  return { ctx: context, views, shownReport: () => ReportPanel.currentReport, taskProvider };
 }
 
 export async function deactivate(): Promise<void> {

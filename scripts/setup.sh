@@ -34,6 +34,9 @@ fi
 node -e "require('esbuild').transformSync('let x: number = 1', { loader: 'ts' })" \
   || { echo "setup: esbuild is not usable — remove node_modules and run this script again" >&2; exit 1; }
 
+# A software WebGPU adapter (Mesa llvmpipe) for test/unit/webgpu.test.ts; a failure here only fails that test.
+bash scripts/setup-webgpu.sh || echo "setup: no software WebGPU adapter (see above) — test/unit/webgpu.test.ts will fail; the rest works" >&2
+
 echo "setup: npm run build"
 npm run build --silent
 echo "setup: done — try: node bin/graftcert.js inspect <model.onnx>"

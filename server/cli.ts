@@ -1,5 +1,5 @@
 // The `graftcert` command line: dispatches to one module per command (server/commands/), same core as the server.
-import { type Command, ExitCode, InputError, describeInputError, processIO } from './commands/args';
+import { type Command, ExitCode, InputError, cliErrorLine, describeInputError, processIO } from './commands/args';
 import { certifyCommand } from './commands/certify';
 import { demoCommand } from './commands/demo';
 import { graftCommand } from './commands/graft';
@@ -18,7 +18,7 @@ const commands: readonly Command[] = [
 ];
 
 /** Contract commands (ARCHITECTURE.md) whose modules are not built yet: named honestly, exit 2. */
-const notBuiltYet: readonly string[] = ['verify'];
+const notBuiltYet: readonly string[] = [];
 
 const version = '0.1.0';
 
@@ -67,7 +67,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await command.run(rest, processIO);
   } catch (error) {
     if (error instanceof InputError) {
-      processIO.stderr(error.message + '\n');
+      processIO.stderr(cliErrorLine(error) + '\n');
       return ExitCode.badInput;
     }
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -10,11 +10,12 @@ import {
   isMessage,
   webviewMessageTypes,
 } from '../../server/protocol/report-messages';
-import type { BoundsReport, CertifyReport } from '../../server/protocol/requests';
-import { reportFromBounds, reportFromCertify } from '../../server/report/build';
+import type { BoundsReport, CertifyReport, GraftEvaluation, GraftReport } from '../../server/protocol/requests';
+import { emptyReport, reportFromBounds, reportFromCertify, withGraft } from '../../server/report/build';
 import { renderReportHtml } from '../../server/report/html';
 import { type RobustnessReport, parseReport, reportKind } from '../../server/report/model';
 import { type Ctx, messageOf } from '../ctx';
+import { modelOfViewUri } from '../model-view';
 
 export class ReportPanel implements vscode.Disposable {
   static readonly viewType = 'graftcert.report';
@@ -26,6 +27,11 @@ export class ReportPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   /** The report the webview restored from its own state on its last load (skip re-sending it). */
   private restored: RobustnessReport | undefined;
+
+  /** The report the window's panel shows, if one is open (tests read it). */
+  static get currentReport(): RobustnessReport | undefined {
+    return ReportPanel.current?.report;
+  }
 
   /** Shows `report` in the window's report panel, creating the panel if needed. */
   static createOrShow(ctx: Ctx, report: RobustnessReport): ReportPanel {
@@ -167,9 +173,38 @@ function parseReportText(text: string, file: vscode.Uri): RobustnessReport {
   }
 }
 
-/** The latest certify or bounds run per model (file URI string), as the command table keeps them. */
+/** The latest certify, bounds or graft run per model (file URI string), as the command table keeps them. */
 export interface ModelRuns {
-  lastRuns?: ReadonlyMap<string, { kind: 'certify'; report: CertifyReport } | { kind: 'bounds'; report: BoundsReport }>;
+  lastRuns?: ReadonlyMap<
+    string,
+    { kind: 'certify'; report: CertifyReport } | { kind: 'bounds'; report: BoundsReport } | { kind: 'graft'; report: GraftReport; model: string }
+  >;
+}
+
+/**
+ * A graft run as a report: the original against the grafted model — grafted counts, accuracies (clean, PGD,
+ * CROWN-certified) and CROWN's unstable counts per layer on each side, from the graft's own evaluations.
+ */
+export function reportFromGraft(model: string, graft: GraftReport): RobustnessReport {
+  const report = withGraft(emptyReport(basenameOf(model)), graft);
+  const figures = (e: GraftEvaluation | undefined) =>
+    e && { clean: e.cleanAccuracy, certified: e.certifiedAccuracy, count: e.count, ...(e.pgdAccuracy !== null ? { pgd: e.pgdAccuracy } : {}) };
+  const before = figures(graft.before);
+  const after = figures(graft.after);
+  const unstable = (e: GraftEvaluation | undefined, name: string) => e?.layers.find((l) => l.name === name)?.unstable;
+  return {
+    ...report,
+    accuracy: { before: { ...report.accuracy?.before, ...before }, after: { ...report.accuracy?.after, ...after } },
+    layers: report.layers?.map((layer) => {
+      const b = unstable(graft.before, layer.name);
+      const a = unstable(graft.after, layer.name);
+      return { ...layer, ...(b !== undefined ? { before: { crown: b } } : {}), ...(a !== undefined ? { after: { crown: a } } : {}) };
+    }),
+  };
+}
+
+function basenameOf(p: string): string {
+  return p.slice(Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\')) + 1);
 }
 
 /**
@@ -186,12 +221,13 @@ export function openReportCommand(ctx: Ctx, views?: ModelRuns): (arg?: unknown) 
   const modelReport = (model: vscode.Uri): RobustnessReport | undefined => {
     const run = views?.lastRuns?.get(model.toString());
     if (!run) return undefined;
+    if (run.kind === 'graft') return reportFromGraft(vscode.Uri.parse(run.model).path, run.report);
     return run.kind === 'certify' ? reportFromCertify({ ...run.report, model: model.path }) : reportFromBounds(model.path, [run.report]);
   };
   return async (arg?: unknown) => {
     try {
       if (isReport(arg)) return showReport(ctx, arg);
-      const given = arg instanceof vscode.Uri ? arg : typeof arg === 'string' && arg.length > 0 ? vscode.Uri.file(arg) : undefined;
+      const given = uriArgument(arg);
       if (given && given.path.toLowerCase().endsWith('.json')) return await openReportFile(ctx, given);
       if (given) {
         const report = modelReport(given);
@@ -218,6 +254,17 @@ export function openReportCommand(ctx: Ctx, views?: ModelRuns): (arg?: unknown) 
   };
 }
 
+/**
+ * A Uri from the command's argument: a Uri (menus), a URI string (the model view's CodeLens passes the model's
+ * `file:` URI as JSON) or a path; a model text view stands for its model.
+ */
+function uriArgument(arg: unknown): vscode.Uri | undefined {
+  let uri: vscode.Uri | undefined;
+  if (arg instanceof vscode.Uri) uri = arg;
+  else if (typeof arg === 'string' && arg.length > 0) uri = /^[a-z][a-z0-9+.-]+:/i.test(arg) ? vscode.Uri.parse(arg, true) : vscode.Uri.file(arg);
+  return uri && (modelOfViewUri(uri) ?? uri);
+}
+
 function isReport(value: unknown): value is RobustnessReport {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === reportKind;
 }
@@ -225,7 +272,8 @@ function isReport(value: unknown): value is RobustnessReport {
 /** The .onnx behind the active tab, if any. */
 function activeModel(): vscode.Uri | undefined {
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  const uri = input instanceof vscode.TabInputText || input instanceof vscode.TabInputCustom ? input.uri : vscode.window.activeTextEditor?.document.uri;
+  const tabUri = input instanceof vscode.TabInputText || input instanceof vscode.TabInputCustom ? input.uri : vscode.window.activeTextEditor?.document.uri;
+  const uri = tabUri && (modelOfViewUri(tabUri) ?? tabUri);
   return uri && uri.path.toLowerCase().endsWith('.onnx') ? uri : undefined;
 }
 

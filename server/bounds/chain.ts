@@ -16,9 +16,10 @@ import type { Interval } from './ibp';
 import type { ElementwiseRelaxation, LinearBoundOp, Relaxation } from './ops/types';
 import type { Region } from './region';
 import { allowance } from './float';
+import { explicitBlock } from './chain-explicit';
 
 /** A dense matrix (rows × cols, row-major) with its sparse (CSR) form when it is mostly zeros. */
-interface Mat {
+export interface Mat {
   readonly rows: number;
   readonly cols: number;
   readonly data: Float64Array;
@@ -39,6 +40,8 @@ export interface ChainPlan {
   /** Q[k]: constant term of z_k with every activation the identity; Qabs[k]: the same with |J|, |b|. */
   readonly Q: readonly Float64Array[];
   readonly Qabs: readonly Float64Array[];
+  /** b[m]: the constant term of segment m alone (z_m = J_m·h_{m−1} + b_m). */
+  readonly b: readonly Float64Array[];
 }
 
 /** Largest total number of coefficients the products may take (else the general backward pass is used). */
@@ -132,7 +135,7 @@ function buildPlan(bg: BoundGraph): ChainPlan | null {
     Q.push(q);
     Qabs.push(qa);
   }
-  return { segments: L, sizes, act, level, P, Q, Qabs };
+  return { segments: L, sizes, act, level, P, Q, Qabs, b };
 }
 
 function mat(rows: number, cols: number, data: Float64Array): Mat {
@@ -247,6 +250,7 @@ function magnitudes(plan: ChainPlan, region: Region): Float64Array[] {
 
 /** Row blocks hold at most this many coefficients per matrix. */
 const BLOCK_ELEMENTS = 1 << 21;
+const EXPLICIT_ELEMENTS = 1 << 21;
 
 /** Widened lower bounds of the rows over z_k, through the relaxations of the activations before level k. */
 export function chainRows(
@@ -266,6 +270,16 @@ export function chainRows(
     const relax = relaxations.get(plan.act[m]) as ElementwiseRelaxation;
     const S = notIdentity(relax);
     if (S.length > 0) levels.push({ m, S, relax });
+  }
+  if (start.kind === 'neurons' && levels.length === 1) {
+    chainPairs(plan, levels[0], region, v, k, start.neurons, result);
+    return result;
+  }
+  if (explicitCheaper(plan, levels, k, start)) {
+    // Neuron-major blocks: rows × (widest value) coefficients, twice.
+    const eblock = Math.max(2, 2 * Math.floor(EXPLICIT_ELEMENTS / (2 * widest)));
+    for (let r0 = 0; r0 < total; r0 += eblock) explicitBlock(plan, relaxations, region, k, start, r0, Math.min(eblock, total - r0), result);
+    return result;
   }
   for (let r0 = 0; r0 < total; r0 += block) {
     const R = Math.min(block, total - r0);
@@ -416,6 +430,295 @@ function chainBlock(
     }
     finish(result, r0 + r, sum + cst[r], mg + mag[r]);
   }
+}
+
+/** Rows of `pairs` pairs per block in chainPairs' dense form. */
+const PAIR_BLOCK = 128;
+
+/**
+ * Rows ±e_i at z_k with one level of corrections (z_{k−1}, the usual case for the neurons of the second activation
+ * layer): x_low = P_{k,1}[i] − c_low·P_{k−1,1}[S], x_up = −P_{k,1}[i] − c_up·P_{k−1,1}[S]. Where the relaxation is
+ * exact (stable neurons) c_up = −c_low, so the shared part is one product per pair and only the remaining neurons
+ * (unstable) take one per row. A sparse P_{k−1,1} (convolutions) is scattered row by row instead.
+ */
+function chainPairs(
+  plan: ChainPlan,
+  level: { m: number; S: Int32Array; relax: ElementwiseRelaxation },
+  region: Region,
+  v: Float64Array[],
+  k: number,
+  neurons: Int32Array,
+  result: Float64Array,
+): void {
+  const { m, S, relax } = level;
+  const { lowSlope, lowBias, upSlope, upBias } = relax;
+  const n0 = plan.sizes[0];
+  const nm = plan.sizes[m];
+  const Pk = plan.P[k][m + 1];
+  const P1 = plan.P[k][1];
+  const Pm1 = plan.P[m][1];
+  const Qk = plan.Q[k], Qak = plan.Qabs[k], vk = v[k];
+  const Qm = plan.Q[m], Qam = plan.Qabs[m], vm = v[m];
+  const { lower: lo, upper: hi } = region;
+  const pos = new Int32Array(nm).fill(-1);
+  for (let t = 0; t < S.length; t++) pos[S[t]] = t;
+  const pairs = neurons.length;
+  if (Pm1.csr !== null) {
+    const { rowStart, col, val } = Pm1.csr;
+    const xl = new Float64Array(n0);
+    const xu = new Float64Array(n0);
+    const hj = new Int32Array(nm);
+    const hv = new Float64Array(nm);
+    const mark = new Uint8Array(n0);
+    const touched = new Int32Array(n0);
+    for (let p = 0; p < pairs; p++) {
+      const i = neurons[p];
+      // A sparse P_{k,1} (a receptive field): only the touched columns are filled, concretised and cleared.
+      const p1 = P1.csr;
+      let nt = 0;
+      if (p1 !== null) {
+        for (let e = p1.rowStart[i]; e < p1.rowStart[i + 1]; e++) {
+          const q = p1.col[e];
+          xl[q] = p1.val[e];
+          xu[q] = -p1.val[e];
+          mark[q] = 1;
+          touched[nt++] = q;
+        }
+      } else {
+        const po = i * n0;
+        for (let q = 0; q < n0; q++) {
+          const x = P1.data[po + q];
+          xl[q] = x;
+          xu[q] = -x;
+        }
+      }
+      let cl = Qk[i], cu = -Qk[i];
+      let ml = Qak[i] + vk[i], mu = ml;
+      // The corrected neurons of this row: h = P_{k,k}[i, j] ≠ 0 with j ∈ S.
+      let nh = 0;
+      if (Pk.csr !== null) {
+        const c = Pk.csr;
+        for (let e = c.rowStart[i]; e < c.rowStart[i + 1]; e++)
+          if (pos[c.col[e]] >= 0) {
+            hj[nh] = c.col[e];
+            hv[nh++] = c.val[e];
+          }
+      } else {
+        const o = i * Pk.cols;
+        for (let t = 0; t < S.length; t++) {
+          const h = Pk.data[o + S[t]];
+          if (h !== 0) {
+            hj[nh] = S[t];
+            hv[nh++] = h;
+          }
+        }
+      }
+      for (let t = 0; t < nh; t++) {
+        const j = hj[t];
+        const h = hv[t];
+        const ls = lowSlope[j], us = upSlope[j], lb = lowBias[j], ub = upBias[j];
+        const qa = Qam[j] + vm[j];
+        const qm = Qm[j];
+        // lower row (coefficient h), upper row (−h)
+        const cvl = h >= 0 ? h - h * ls : h - h * us;
+        const bl = h >= 0 ? h * lb : h * ub;
+        const cvu = h >= 0 ? -h + h * us : -h + h * ls;
+        const bu = h >= 0 ? -h * ub : -h * lb;
+        cl += bl - cvl * qm;
+        ml += Math.abs(bl) + Math.abs(cvl) * qa;
+        cu += bu - cvu * qm;
+        mu += Math.abs(bu) + Math.abs(cvu) * qa;
+        const e1 = rowStart[j + 1];
+        if (p1 !== null)
+          for (let e = rowStart[j]; e < e1; e++) {
+            const q = col[e];
+            if (mark[q] === 0) {
+              mark[q] = 1;
+              touched[nt++] = q;
+            }
+          }
+        if (cvl !== 0 && cvu !== 0) {
+          for (let e = rowStart[j]; e < e1; e++) {
+            const w = val[e];
+            const q = col[e];
+            xl[q] -= cvl * w;
+            xu[q] -= cvu * w;
+          }
+        } else if (cvl !== 0) for (let e = rowStart[j]; e < e1; e++) xl[col[e]] -= cvl * val[e];
+        else if (cvu !== 0) for (let e = rowStart[j]; e < e1; e++) xu[col[e]] -= cvu * val[e];
+      }
+      let sl = 0, sml = 0, su = 0, smu = 0;
+      if (p1 !== null)
+        for (let t = 0; t < nt; t++) {
+          const q = touched[t];
+          const l = lo[q], u = hi[q];
+          const a = xl[q];
+          const ta = a >= 0 ? a * l : a * u;
+          sl += ta;
+          sml += Math.abs(ta);
+          const b = xu[q];
+          const tb = b >= 0 ? b * l : b * u;
+          su += tb;
+          smu += Math.abs(tb);
+          xl[q] = 0;
+          xu[q] = 0;
+          mark[q] = 0;
+        }
+      else
+        for (let q = 0; q < n0; q++) {
+          const l = lo[q], u = hi[q];
+          const a = xl[q];
+          const ta = a >= 0 ? a * l : a * u;
+          sl += ta;
+          sml += Math.abs(ta);
+          const b = xu[q];
+          const tb = b >= 0 ? b * l : b * u;
+          su += tb;
+          smu += Math.abs(tb);
+        }
+      finish(result, 2 * p, sl + cl, sml + ml);
+      finish(result, 2 * p + 1, su + cu, smu + mu);
+    }
+    return;
+  }
+  // Dense: split S into the exact neurons (shared by both rows of a pair) and the rest.
+  const shared: number[] = [];
+  const own: number[] = [];
+  for (let t = 0; t < S.length; t++) {
+    const j = S[t];
+    if (lowSlope[j] === upSlope[j] && lowBias[j] === upBias[j]) shared.push(j);
+    else own.push(j);
+  }
+  const ns = shared.length;
+  const nu = own.length;
+  const Bs = new Float64Array(ns * n0);
+  const Bu = new Float64Array(nu * n0);
+  shared.forEach((j, t) => Bs.set(Pm1.data.subarray(j * n0, j * n0 + n0), t * n0));
+  own.forEach((j, t) => Bu.set(Pm1.data.subarray(j * n0, j * n0 + n0), t * n0));
+  const Y = new Float64Array(PAIR_BLOCK * n0);
+  const Z = new Float64Array(2 * PAIR_BLOCK * n0);
+  const Cs = new Float64Array(PAIR_BLOCK * ns);
+  const Cu = new Float64Array(2 * PAIR_BLOCK * nu);
+  const cst = new Float64Array(2 * PAIR_BLOCK);
+  const mag = new Float64Array(2 * PAIR_BLOCK);
+  const hcols = Pk.cols;
+  for (let p0 = 0; p0 < pairs; p0 += PAIR_BLOCK) {
+    const Rp = Math.min(PAIR_BLOCK, pairs - p0);
+    for (let p = 0; p < Rp; p++) {
+      const i = neurons[p0 + p];
+      Y.set(P1.data.subarray(i * n0, i * n0 + n0), p * n0);
+      let cl = Qk[i], cu = -Qk[i];
+      let ml = Qak[i] + vk[i], mu = ml;
+      const ho = i * hcols;
+      for (let t = 0; t < ns; t++) {
+        const j = shared[t];
+        const h = Pk.data[ho + j];
+        // Exact: y = s·z + β, so c_low = h·(1 − s) and c_up = −c_low.
+        const cv = h - h * lowSlope[j];
+        const beta = h * lowBias[j];
+        Cs[p * ns + t] = -cv;
+        const d = beta - cv * Qm[j];
+        const e = Math.abs(beta) + Math.abs(cv) * (Qam[j] + vm[j]);
+        cl += d;
+        cu -= d;
+        ml += e;
+        mu += e;
+      }
+      const ol = 2 * p * nu, ou = ol + nu;
+      for (let t = 0; t < nu; t++) {
+        const j = own[t];
+        const h = Pk.data[ho + j];
+        const qa = Qam[j] + vm[j];
+        let cv: number, beta: number;
+        if (h >= 0) {
+          cv = h - h * lowSlope[j];
+          beta = h * lowBias[j];
+        } else {
+          cv = h - h * upSlope[j];
+          beta = h * upBias[j];
+        }
+        Cu[ol + t] = cv;
+        cl += beta - cv * Qm[j];
+        ml += Math.abs(beta) + Math.abs(cv) * qa;
+        const g = -h;
+        if (g >= 0) {
+          cv = g - g * lowSlope[j];
+          beta = g * lowBias[j];
+        } else {
+          cv = g - g * upSlope[j];
+          beta = g * upBias[j];
+        }
+        Cu[ou + t] = cv;
+        cu += beta - cv * Qm[j];
+        mu += Math.abs(beta) + Math.abs(cv) * qa;
+      }
+      cst[2 * p] = cl;
+      cst[2 * p + 1] = cu;
+      mag[2 * p] = ml;
+      mag[2 * p + 1] = mu;
+    }
+    // Y = P_{k,1}[i] − c_shared·B_shared; Z = c_own·B_own; x_low = Y − Z_low, x_up = −Y − Z_up.
+    if (ns > 0) gemm(Cs, Bs, Y, Rp, n0, ns, false, false, true);
+    if (nu > 0) gemm(Cu, Bu, Z, 2 * Rp, n0, nu, false, false, false);
+    for (let p = 0; p < Rp; p++) {
+      const yo = p * n0, zl = 2 * p * n0, zu = zl + n0;
+      let sl = 0, sml = 0, su = 0, smu = 0;
+      for (let q = 0; q < n0; q++) {
+        const l = lo[q], u = hi[q];
+        const y = Y[yo + q];
+        const a = nu > 0 ? y - Z[zl + q] : y;
+        const ta = a >= 0 ? a * l : a * u;
+        sl += ta;
+        sml += Math.abs(ta);
+        const b = nu > 0 ? -y - Z[zu + q] : -y;
+        const tb = b >= 0 ? b * l : b * u;
+        su += tb;
+        smu += Math.abs(tb);
+      }
+      const g = 2 * (p0 + p);
+      finish(result, g, sl + cst[2 * p], sml + mag[2 * p]);
+      finish(result, g + 1, su + cst[2 * p + 1], smu + mag[2 * p + 1]);
+    }
+  }
+}
+
+function density(P: Mat): number {
+  return P.csr === null ? 1 : P.csr.val.length / Math.max(1, P.rows * P.cols);
+}
+
+/** Cost of one multiply-add in a sparse (scatter) loop relative to one in a dense product. */
+const SPARSE_COST = 8;
+
+/**
+ * Whether the structured layer-by-layer pass (chain-explicit.ts) is estimated cheaper per row than the corrections
+ * of the precomputed products: deep conv layers, where the corrections are dense and the products sparse.
+ */
+function explicitCheaper(plan: ChainPlan, levels: readonly { m: number; S: Int32Array }[], k: number, start: ChainStart): boolean {
+  if (levels.length === 0) return false;
+  let explicit = 0;
+  for (let m = 1; m < k; m++) {
+    const J = plan.P[m][m];
+    explicit += (J.csr === null ? J.rows * J.cols : J.csr.val.length) + 2 * plan.sizes[m];
+  }
+  explicit += 2 * plan.sizes[0] + plan.sizes[k - 1];
+  const nk = plan.sizes[k];
+  let chain = 2 * plan.sizes[0];
+  if (start.kind === 'matrix') chain += nk * plan.sizes[0];
+  const done: { m: number; nnz: number }[] = [];
+  for (const { m, S } of levels) {
+    let d = density(plan.P[k][m + 1]);
+    for (const e of done) d = Math.max(d, density(plan.P[e.m][m + 1]));
+    if (start.kind === 'matrix') chain += nk * S.length;
+    for (const e of done) {
+      const P = plan.P[e.m][m + 1];
+      chain += e.nnz * S.length * density(P) * (P.csr === null ? 1 : SPARSE_COST);
+    }
+    const nnz = S.length * d;
+    const P1 = plan.P[m][1];
+    chain += S.length + nnz * (P1.csr === null ? P1.cols : SPARSE_COST * (P1.csr.val.length / P1.rows));
+    done.push({ m, nnz });
+  }
+  return explicit < chain;
 }
 
 function finish(result: Float64Array, g: number, bound: number, magnitude: number): void {

@@ -1,9 +1,12 @@
 // The conventions every `graftcert` command shares: flag parsing, exit codes, --json output, one-line errors.
 //
 // Contract (ARCHITECTURE.md): `--json` prints ONE JSON document on stdout and nothing else there
-// (human text goes to stderr); exit 0 success, 1 failed check, 2 bad input with a one-line reason
-// `graftcert: <file>: <what is wrong> — <what to do>`.
+// (human text goes to stderr); exit 0 success, 1 failed check, 2 bad input with a one-line reason.
+// The reason about a file is printed the compiler way, `graftcert: <file>:<line>:<col>: error: <what is
+// wrong> — <what to do>` (1:1 when no position is known), so the `$graftcert` problem matcher of VS Code
+// tasks turns it into a Problems entry; about a flag or a word it stays `graftcert: <subject>: <why> — <remedy>`.
 import { accessSync, constants, statSync, type Stats } from 'node:fs';
+import { BACKEND_PREFERENCES, backendPreferenceFromEnv, type BackendPreference } from '../tensor/preference';
 
 export const ExitCode = {
   ok: 0,
@@ -48,12 +51,45 @@ export class InputError extends Error {
     readonly subject: string | undefined,
     readonly problem: string,
     readonly remedy?: string,
+    /** Where in `subject` (a file) the problem is, 1-based; e.g. a VNN-LIB parse error. */
+    readonly position?: SourcePosition,
   ) {
-    const sentence = describeInputError(subject, problem, remedy);
+    const sentence = describeInputError(position && subject ? `${subject}:${position.line}:${position.column}` : subject, problem, remedy);
     super(`graftcert: ${sentence}`);
     this.name = 'InputError';
     this.sentence = sentence;
   }
+}
+
+/**
+ * An InputError from a sentence that already starts with `<file>: ` (a data loader's DataError, say), so that the
+ * CLI can print it in the compiler form with the file in front.
+ */
+export function inputErrorOfSentence(file: string, sentence: string): InputError {
+  const prefix = `${file}: `;
+  return sentence.startsWith(prefix) ? new InputError(file, sentence.slice(prefix.length)) : new InputError(undefined, sentence);
+}
+
+/** A 1-based line and column in a file. */
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+/** True when an error's subject names a file (a path or a name with an extension), not a flag or a word like `mnist`. */
+export function subjectIsFile(subject: string | undefined): subject is string {
+  if (!subject || subject.startsWith('-')) return false;
+  return /[\\/]/.test(subject) || /\.[A-Za-z][\w-]*$/.test(subject);
+}
+
+/**
+ * The line the CLI prints on stderr for bad input. About a file: `graftcert: <file>:<line>:<col>: error: <problem> — <remedy>`
+ * (the `$graftcert` problem matcher's form; 1:1 when the position is unknown). Otherwise the plain sentence.
+ */
+export function cliErrorLine(error: InputError): string {
+  if (!subjectIsFile(error.subject)) return error.message;
+  const { line, column } = error.position ?? { line: 1, column: 1 };
+  return `graftcert: ${describeInputError(`${error.subject}:${line}:${column}: error`, error.problem, error.remedy)}`;
 }
 
 /** `<subject>: <problem> — <remedy>` on one line. */
@@ -222,6 +258,38 @@ export function helpText<S extends FlagSpecs>(spec: CommandSpec<S>): string {
   lines.push('');
   for (const [left, right] of rows) lines.push(`  ${left.padEnd(width)}  ${right}`);
   return lines.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compute backend (the commands that train or attack in tfjs: graft, demo)
+
+/** `--backend`: the tfjs backend; the bounds that decide a certificate are float64 TypeScript whatever it is. */
+export const backendFlag = {
+  kind: 'string',
+  value: 'B',
+  choices: BACKEND_PREFERENCES,
+  help: 'tfjs backend for fine-tuning and attacks (default GRAFTCERT_BACKEND, else auto); an unavailable one falls back with the reason on stderr',
+} as const satisfies StringFlag;
+
+/** The `--backend` value, else GRAFTCERT_BACKEND (what the graftcert.compute.backend setting sets), else auto. */
+export function backendPreference(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): BackendPreference {
+  return flag !== undefined && (BACKEND_PREFERENCES as readonly string[]).includes(flag) ? (flag as BackendPreference) : backendPreferenceFromEnv(env);
+}
+
+/** `backend` in a command's --json document: the tfjs backend that ran, and why not the one asked for. */
+export interface BackendReport {
+  name: string;
+  fallbackReason?: string;
+}
+
+/**
+ * Starts the tfjs backend (logging the choice and any fallback through `log`, i.e. stderr) and returns what the
+ * --json document reports. Loaded on demand so commands without tfjs work never load it.
+ */
+export async function startComputeBackend(preference: BackendPreference, log: (line: string) => void): Promise<BackendReport> {
+  const { initBackend } = await import('../tensor/backend');
+  const choice = await initBackend(preference, { log });
+  return choice.fallbackReason === undefined ? { name: choice.name } : { name: choice.name, fallbackReason: choice.fallbackReason };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import { CertifySettingError, certifyDataSet } from '../certify/dataset';
 import { DataError, loadDataSet, type DataSet } from '../data/index';
 import { loadModelFile, type LoadedModel } from '../onnx/load';
 import type { CertifyReport } from '../protocol/requests';
-import { type Command, type CommandSpec, type FlagSpecs, InputError, jsonFlag, parseArgs, requireFile, writeResult } from './args';
+import { type Command, type CommandSpec, type FlagSpecs, InputError, inputErrorOfSentence, jsonFlag, parseArgs, requireFile, writeResult } from './args';
 import { modelInputError } from './model-errors';
 
 const spec = {
@@ -86,7 +86,7 @@ export function loadData(data: string, count: number | undefined, offset: number
 
 /** The bad-input errors of a certify run as the contract's one-line InputError; anything else (a bug) unchanged. */
 export function certifyInputError(file: string, error: unknown): unknown {
-  if (error instanceof DataError) return new InputError(undefined, error.message);
+  if (error instanceof DataError) return inputErrorOfSentence(error.file, error.message);
   if (error instanceof UnsupportedModelError) return new InputError(file, error.message);
   if (error instanceof CertifySettingError) return new InputError(error.setting === 'eps' ? '--eps' : `--${error.setting}`, error.problem, error.remedy);
   return modelInputError(file, error);

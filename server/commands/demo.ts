@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { robustnessReportOfGraft } from '../graft/report';
 import { ReportBundleMissingError, writeReport } from '../report/html';
-import { type Command, type CommandSpec, type FlagSpecs, InputError, jsonFlag, note, parseArgs, writeResult } from './args';
+import { backendFlag, backendPreference, type Command, type CommandSpec, type FlagSpecs, InputError, jsonFlag, note, parseArgs, writeResult } from './args';
 import { formatGraft, type GraftJob, progressPrinter, runGraft } from './graft';
 
 /** The embedded model is adversarially trained at this ε, and the demo certifies at its training ε. */
@@ -11,7 +11,7 @@ export const DEMO_EPS = 0.05;
 
 const spec = {
   name: 'demo',
-  usage: 'demo [--out DIR] [--count N] [--epochs K] [--with-prune] [--json]',
+  usage: 'demo [--out DIR] [--count N] [--epochs K] [--with-prune] [--backend B] [--json]',
   description:
     'The main job on the embedded model (an adversarially trained MNIST MLP 784-200-200-200-10, FGSM-RS at\n' +
     `ε = ${DEMO_EPS}): certify the first N test images with CROWN at ε = ${DEMO_EPS} (α-CROWN on 20, PGD-20), graft 50 % of\n` +
@@ -24,6 +24,7 @@ const spec = {
     count: { kind: 'number', value: 'N', integer: true, min: 1, help: 'test images to certify (default 100)' },
     epochs: { kind: 'number', value: 'K', integer: true, min: 0, help: 'fine-tuning epochs of 20 000 images (default 1)' },
     'with-prune': { kind: 'boolean', help: 'also run the pruning baseline (a = b = 0) at the same ratio' },
+    backend: backendFlag,
     json: jsonFlag,
   },
 } as const satisfies CommandSpec<FlagSpecs>;
@@ -43,7 +44,7 @@ export const demoCommand: Command = {
       model, data: 'mnist', train: 'mnist:train', eps: DEMO_EPS, ratios: [0.5],
       modes: args.flags['with-prune'] ? ['graft', 'prune'] : ['graft'],
       criterion: 'mixed', epochs, count, alphaCount: Math.min(20, count), samplesPerEpoch: 20000,
-      instabilityMethod: 'crown', instabilityCount: 100,
+      instabilityMethod: 'crown', instabilityCount: 100, backend: backendPreference(args.flags.backend),
       out: join(outDir, 'mnist_mlp_adv_grafted.onnx'),
       log: (line) => note(io, line),
       onProgress: progressPrinter(io),

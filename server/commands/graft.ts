@@ -14,13 +14,16 @@ import { GRAFT_CRITERIA, type GraftCriterion } from '../graft/select';
 import type { OptimizerKind } from '../graft/finetune';
 import type { LoadedModel } from '../onnx/load';
 import type { GraftEvaluation, GraftReport } from '../protocol/requests';
-import { backendPreferenceFromEnv, initBackend } from '../tensor/backend';
-import { type Command, type CommandSpec, type FlagSpecs, InputError, jsonFlag, note, parseArgs, writeResult } from './args';
+import type { BackendPreference } from '../tensor/preference';
+import {
+  backendFlag, backendPreference, type BackendReport, type Command, type CommandSpec, type FlagSpecs, InputError, inputErrorOfSentence, jsonFlag, note, parseArgs,
+  startComputeBackend, writeResult,
+} from './args';
 import { loadModel } from './certify';
 
 const spec = {
   name: 'graft',
-  usage: 'graft <model.onnx> --data DATA --eps E --ratio R[,R2,...] [--epochs K] [--mode graft|prune|both] [--criterion mixed|magnitude|instability] [--count N] --out OUT.onnx [--json]',
+  usage: 'graft <model.onnx> --data DATA --eps E --ratio R[,R2,...] [--epochs K] [--mode graft|prune|both] [--criterion mixed|magnitude|instability] [--count N] [--backend B] --out OUT.onnx [--json]',
   description:
     'Linearity grafting (Chen, Zhang et al., ICML 2022): replaces the ratio·N least significant / most unstable\n' +
     'ReLU neurons (ranked over all layers together) by a learnable a·x + b, fine-tunes with FGSM-RS adversarial\n' +
@@ -45,6 +48,7 @@ const spec = {
     stability: { kind: 'number', value: 'W', min: 0, help: 'weight of the ReLU-stability regulariser (default 0: off)' },
     optimizer: { kind: 'string', value: 'O', choices: ['adam', 'sgd'], help: 'adam (default) or sgd with momentum 0.9' },
     workers: { kind: 'number', value: 'N', integer: true, min: 1, help: 'certification threads (default min(2, cores))' },
+    backend: backendFlag,
     json: jsonFlag,
   },
 } as const satisfies CommandSpec<FlagSpecs>;
@@ -66,6 +70,8 @@ export interface GraftJob {
   stabilityWeight?: number;
   optimizer?: OptimizerKind;
   workers?: number;
+  /** tfjs backend; default GRAFTCERT_BACKEND, else auto. */
+  backend?: BackendPreference;
   out: string;
   signal?: AbortSignal;
   onProgress?(p: StageProgress): void;
@@ -83,6 +89,8 @@ export interface GraftRunReport {
   scores: { significanceCount: number; instabilityCount: number; instabilityMethod: 'ibp' | 'crown'; seconds: number };
   before: GraftEvaluation;
   runs: GraftReport[];
+  /** The tfjs backend that fine-tuned and attacked. */
+  backend: BackendReport;
   time_s: number;
 }
 
@@ -134,7 +142,7 @@ function loadChecked(spec: string, model: LoadedModel, count: number | undefined
     checkFits(data, model.graph.inputs[0].shape, out);
     return data;
   } catch (error) {
-    if (error instanceof DataError) throw new InputError(undefined, error.message);
+    if (error instanceof DataError) throw inputErrorOfSentence(error.file, error.message);
     throw error;
   }
 }
@@ -143,7 +151,7 @@ function loadChecked(spec: string, model: LoadedModel, count: number | undefined
 export async function runGraft(job: GraftJob, prepared = prepareGraft(job)): Promise<GraftRunReport> {
   const started = performance.now();
   const log = job.log ?? (() => undefined);
-  await initBackend(backendPreferenceFromEnv(), { log });
+  const backend = await startComputeBackend(job.backend ?? backendPreference(undefined), log);
   const { model, test, train } = prepared;
   const criterion = job.criterion ?? 'mixed';
   const epochs = job.epochs ?? 1;
@@ -209,7 +217,7 @@ export async function runGraft(job: GraftJob, prepared = prepareGraft(job)): Pro
     return {
       model: job.model, data: job.data, train: job.train ?? defaultTrainData(job.data), eps: job.eps, criterion, epochs,
       scores: { significanceCount: scores.significanceCount, instabilityCount: scores.instabilityCount, instabilityMethod: scores.instabilityMethod, seconds: scores.seconds },
-      before, runs, time_s: (performance.now() - started) / 1000,
+      before, runs, backend, time_s: (performance.now() - started) / 1000,
     };
   } catch (error) {
     if (error instanceof UnsupportedModelError) throw new InputError(job.model, error.message);
@@ -264,7 +272,7 @@ export const graftCommand: Command = {
       criterion: f.criterion as GraftCriterion | undefined, epochs: f.epochs, count: f.count, alphaCount: f['alpha-count'],
       samplesPerEpoch: f['samples-per-epoch'], instabilityMethod: f['instability-method'] as 'crown' | 'ibp' | undefined,
       instabilityCount: f['instability-count'], stabilityWeight: f.stability, optimizer: f.optimizer as OptimizerKind | undefined,
-      workers: f.workers, out: f.out,
+      workers: f.workers, backend: backendPreference(f.backend), out: f.out,
       log: (line) => note(io, line),
       onProgress: progressPrinter(io),
     };

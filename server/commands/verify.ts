@@ -50,7 +50,7 @@ export const verifyCommand: Command = {
     const property = loadProperty(propertyFile, model.graph);
     let outcome: VerifyOutcome;
     try {
-      outcome = await verifyProperty(model.graph, property, { timeout_s: flags.timeout ?? 60 });
+      outcome = await verifyProperty(model.graph, property, { timeout_s: flags.timeout ?? 60, modelFile });
     } catch (error) {
       // A crash still leaves a result file the VNN-COMP harness can read.
       if (flags.results !== undefined) writeResultFile(flags.results, { status: 'error' });
@@ -80,7 +80,7 @@ export function loadProperty(file: string, graph: { inputs: readonly { shape: re
   try {
     property = readVnnlibFile(file, { nInputs, nOutputs });
   } catch (error) {
-    if (error instanceof VnnlibError) throw new InputError(undefined, error.message);
+    if (error instanceof VnnlibError) throw new InputError(file, error.reason, undefined, { line: error.line, column: error.column });
     throw error;
   }
   if (property.nInputs !== nInputs || property.nOutputs !== nOutputs)

@@ -253,7 +253,10 @@ export interface BackendStatusParams {
 
 export const backendStatusNotification = new NotificationType<BackendStatusParams>('graftcert/backendStatus');
 
-/** Every custom method, for the protocol doc test and for logging. */
+/** Every custom server → client notification (docs/protocol.md documents these too). */
+export const allNotifications: readonly string[] = [backendStatusNotification.method];
+
+/** Every custom request method, for the protocol doc test and for logging. */
 export const allMethods: readonly string[] = [
   inspectRequest.method,
   boundsRequest.method,

@@ -12,7 +12,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { loadData } from '../commands/certify';
 import { inspectModelFile } from '../inspect';
 import { analyseModelBytes, loadModelFile, readModelFile } from '../onnx/load';
-import type { BoundsParams, BoundsReport, CertifyParams, CertifyReport, ModelTextParams, ModelTextResult } from '../protocol/requests';
+import type { BoundsParams, BoundsReport, CertifyParams, CertifyReport, GraftParams, GraftReport, ModelTarget, ModelTextParams, ModelTextResult } from '../protocol/requests';
 import { type ModelEntry, type ModelFeatureSettings, modelCodeLenses, modelDiagnostics, modelEntry, modelHover, modelInlayHints } from './model-features';
 import { boundsRun, certifyRun } from './model-runs';
 import { modelPath } from './model-target';
@@ -132,7 +132,26 @@ export class EditorFeatures {
     });
   }
 
-  private record(kind: string, params: BoundsParams | CertifyParams, run: (entry: ModelEntry) => ModelEntry['run']): void {
+  /** The grafted model's view shows the graft's own CROWN evaluation of it: grafted, unstable and certified counts. */
+  recordGraft(params: GraftParams, report: GraftReport): void {
+    const after = report.after;
+    if (!after) return;
+    this.record('graft', { path: report.out }, () => ({
+      kind: 'certify',
+      method: 'crown',
+      eps: report.eps,
+      layers: after.layers.map((layer) => ({ ...layer, ibpUnstable: null })),
+      ranges: new Map(),
+      data: params.data,
+      samples: after.count,
+      cleanAccuracy: after.cleanAccuracy,
+      certifiedAccuracy: after.certifiedAccuracy,
+      cancelled: false,
+      time_s: after.time_s,
+    }));
+  }
+
+  private record(kind: string, params: ModelTarget, run: (entry: ModelEntry) => ModelEntry['run']): void {
     try {
       const entry = this.load(modelPath(params), false);
       entry.run = run(entry);

@@ -20,7 +20,7 @@ import { answerVerify } from './verify-request';
 /** The methods this server answers; advertised in `initialize` so clients can tell built from planned. */
 export const implementedMethods: readonly string[] = [inspectRequest.method, boundsRequest.method, certifyRequest.method, graftRequest.method, cancelRequest.method, modelTextRequest.method, verifyRequest.method];
 
-/** `features` (the editor features of server/server/editor-features.ts) shows each bounds/certify run in the model views. */
+/** `features` (the editor features of server/server/editor-features.ts) shows each bounds/certify/graft run in the model views. */
 export function registerHandlers(connection: Connection, features?: EditorFeatures): void {
   handle(connection, inspectRequest, (params) => {
     // A ModelError's message names the file by its base name: right for a notification.
@@ -39,7 +39,11 @@ export function registerHandlers(connection: Connection, features?: EditorFeatur
   });
   if (features) handle(connection, modelTextRequest, (params) => features.modelText(params));
   handle(connection, verifyRequest, (params, token) => answerVerify(connection, jobs, params, token));
-  handle(connection, graftRequest, (params, token) => answerGraft(connection, jobs, params, token));
+  handle(connection, graftRequest, async (params, token) => {
+    const report = await answerGraft(connection, jobs, params, token);
+    features?.recordGraft(params, report);
+    return report;
+  });
   handle(connection, cancelRequest, (params) => jobs.cancel(params));
 }
 

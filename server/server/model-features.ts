@@ -89,8 +89,16 @@ export function layerHintLabel(layer: LayerRun, method: string): string {
   return label;
 }
 
+/** The ReLU pattern node of an exported grafted layer (server/ir/graft-pattern.ts names them `<layer>_graft_*`). */
+const graftedReluSuffix = '_graft_relu';
+
+/** The printed node a layer's numbers go on: the node of that name, or for an exported grafted layer its ReLU node. */
 function nodeLineOf(entry: ModelEntry, name: string) {
-  return entry.printed.nodes.find((n) => n.name === name);
+  return entry.printed.nodes.find((n) => n.name === name) ?? entry.printed.nodes.find((n) => n.name === name + graftedReluSuffix);
+}
+
+function isLayerNode(layerName: string, nodeName: string): boolean {
+  return nodeName === layerName || nodeName === layerName + graftedReluSuffix;
 }
 
 function lineEnd(entry: ModelEntry, line: number): number {
@@ -230,7 +238,7 @@ export function modelHover(entry: ModelEntry, position: Position): Hover | null 
   const attrs = entry.attributes.get(node.name) ?? [];
   if (attrs.length > 0) lines.push('', `attributes: ${attrs.map((a) => `\`${a}\``).join(', ')}`);
   const run = entry.run;
-  const layer = run?.layers.find((l) => l.name === node.name);
+  const layer = run?.layers.find((l) => isLayerNode(l.name, node.name));
   if (run) {
     lines.push('', '---', '', `**${runDescription(run)}**${entry.run?.ranges.size ? ' — value ranges are IBP bounds' : ''}`);
     if (layer) {

@@ -44,6 +44,7 @@ export async function answerVerify(
     const o = await jobs.run(params.jobId, controller, () =>
       verifyProperty(model.graph, property, {
         timeout_s: timeout,
+        modelFile: file,
         signal: controller.signal,
         onProgress: (message) => {
           const now = Date.now();

@@ -6,16 +6,18 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { useTransposeFreeMatMulGradient } from './tfjs';
+import { BACKEND_PREFERENCES, type BackendPreference } from './preference';
+import { activeWebGpuAdapter, openWebGpuAdapter, registerWebGpuBackend, type WebGpuAdapterDescription, type WebGpuOptions } from './webgpu';
 
-export type BackendPreference = 'auto' | 'gpu' | 'native' | 'webgpu' | 'wasm' | 'cpu';
-
-export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'gpu', 'native', 'webgpu', 'wasm', 'cpu'];
+export { BACKEND_PREFERENCES, backendPreferenceFromEnv, type BackendPreference } from './preference';
 
 export interface BackendChoice {
   /** The tfjs backend name now active: 'tensorflow' (tfjs-node / -gpu), 'webgpu', 'wasm' or 'cpu'. */
   readonly name: string;
   /** Set when the preferred backend (or, for 'auto', a faster one) could not be used; one sentence per backend tried. */
   readonly fallbackReason?: string;
+  /** For 'webgpu': the adapter it runs on (software adapters are correct but slower than wasm). */
+  readonly adapter?: WebGpuAdapterDescription;
 }
 
 type Candidate = Exclude<BackendPreference, 'auto'>;
@@ -31,6 +33,14 @@ export interface InitBackendOptions {
    * bundled import); tests replace it to simulate a missing or broken package.
    */
   readonly load?: (moduleName: string) => unknown;
+  /**
+   * Whether the caller reads tensors synchronously (dataSync/arraySync). Default true: graftcert's training and
+   * evaluation do, and tfjs-backend-webgpu cannot in Node, so webgpu is skipped with that reason. Code that only
+   * reads with `await tensor.data()` (the webgpu test, bench/compute.ts) passes false.
+   */
+  readonly synchronousReads?: boolean;
+  /** Adapter kind and time limit for webgpu; default GRAFTCERT_WEBGPU_ADAPTER (else hardware only), 10 s. */
+  readonly webgpu?: WebGpuOptions;
 }
 
 // A computed module name keeps bundlers from trying to inline optional packages that are not installed.
@@ -78,25 +88,13 @@ async function tryNative(pkg: string, load: (m: string) => unknown): Promise<voi
   await activate('tensorflow');
 }
 
-async function tryWebGpu(load: (m: string) => unknown): Promise<void> {
-  const g = globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } };
-  if (g.navigator?.gpu === undefined) {
-    let dawn: { create(flags: string[]): unknown; globals: Record<string, unknown> };
-    try {
-      dawn = load('webgpu') as typeof dawn;
-    } catch (err) {
-      throw new Error(`the 'webgpu' package is not installed (${describe(err)})`);
-    }
-    Object.assign(globalThis, dawn.globals);
-    const gpu = dawn.create([]);
-    Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu }, configurable: true, writable: true });
+async function tryWebGpu(load: (m: string) => unknown, options: InitBackendOptions): Promise<void> {
+  if (options.synchronousReads ?? true) {
+    throw new Error('tfjs-backend-webgpu cannot read tensors synchronously in Node, which graftcert\'s training and evaluation do');
   }
-  const adapter = await g.navigator?.gpu?.requestAdapter();
-  if (adapter === null || adapter === undefined) throw new Error('WebGPU reports no GPU adapter');
-  try {
-    load('@tensorflow/tfjs-backend-webgpu');
-  } catch (err) {
-    throw new Error(`@tensorflow/tfjs-backend-webgpu is not installed (${describe(err)})`);
+  if (tf.findBackendFactory('webgpu') === null || activeWebGpuAdapter() === undefined) {
+    const opened = await openWebGpuAdapter(load, options.webgpu);
+    await registerWebGpuBackend(load, opened, options.webgpu?.timeoutMs);
   }
   await activate('webgpu');
 }
@@ -116,12 +114,13 @@ async function tryWasm(load: ((m: string) => unknown) | undefined): Promise<void
   await activate('wasm');
 }
 
-async function tryCandidate(candidate: Candidate, custom: ((m: string) => unknown) | undefined): Promise<void> {
+async function tryCandidate(candidate: Candidate, options: InitBackendOptions): Promise<void> {
+  const custom = options.load;
   const load = custom ?? runtimeRequire;
   switch (candidate) {
     case 'gpu': return tryNative('@tensorflow/tfjs-node-gpu', load);
     case 'native': return tryNative('@tensorflow/tfjs-node', load);
-    case 'webgpu': return tryWebGpu(load);
+    case 'webgpu': return tryWebGpu(load, options);
     case 'wasm': return tryWasm(custom);
     case 'cpu': {
       await activate('cpu');
@@ -150,7 +149,7 @@ export async function initBackend(preference: BackendPreference = 'auto', option
   const failures: string[] = [];
   for (const candidate of order) {
     try {
-      await tryCandidate(candidate, options.load);
+      await tryCandidate(candidate, options);
     } catch (err) {
       failures.push(`${candidate}: ${describe(err)}`);
       continue;
@@ -161,13 +160,9 @@ export async function initBackend(preference: BackendPreference = 'auto', option
     const fallbackReason = failures.length > 0 ? failures.join('; ') : undefined;
     if (fallbackReason !== undefined && preference !== 'auto') log(`graftcert: backend '${preference}' unavailable, fell back to '${name}' (${fallbackReason})`);
     log(`graftcert: compute backend '${name}'` + (preference === 'auto' && fallbackReason ? ` (skipped ${failures.map((f) => f.split(':')[0]).join(', ')})` : ''));
-    return fallbackReason === undefined ? { name } : { name, fallbackReason };
+    const adapter = name === 'webgpu' ? activeWebGpuAdapter() : undefined;
+    if (adapter !== undefined) log(`graftcert: webgpu adapter: ${adapter.description} (Dawn ${adapter.dawnBackend}, ${adapter.featureLevel}${adapter.software ? ', software' : ''})`);
+    return { name, ...(fallbackReason === undefined ? {} : { fallbackReason }), ...(adapter === undefined ? {} : { adapter }) };
   }
   throw new Error(`No tfjs backend could be initialised: ${failures.join('; ')}`);
-}
-
-/** Reads a preference from GRAFTCERT_BACKEND (the CLI and tests use it); 'auto' when unset or unknown. */
-export function backendPreferenceFromEnv(env: NodeJS.ProcessEnv = process.env): BackendPreference {
-  const value = env.GRAFTCERT_BACKEND?.trim().toLowerCase();
-  return value !== undefined && (BACKEND_PREFERENCES as readonly string[]).includes(value) ? (value as BackendPreference) : 'auto';
 }

@@ -1,5 +1,13 @@
 // Float kernels in plain TypeScript: a register-blocked matrix product and 2-D convolution with its exact adjoint.
 import type { FloatArray } from './types';
+import { wasmGemm } from './wasm-gemm';
+
+let useWasm = true;
+
+/** Use the WebAssembly SIMD kernel (wasm-gemm.ts) for large products where it compiles (default: on). */
+export function setWasmGemm(enabled: boolean): void {
+  useWasm = enabled;
+}
 
 // Micro-kernel tile (MR rows × NR columns of C kept in locals), depth block and row block sized for L1/L2.
 const MR = 4;
@@ -44,6 +52,7 @@ export function gemm(
     gemmSmall(a, b, c, M, N, K, transA, transB, accumulate);
     return;
   }
+  if (useWasm && K >= 8 && wasmGemm(a, b, c, M, N, K, transA, transB, accumulate)) return;
   const nPanels = Math.ceil(N / NR);
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = Math.min(KC, K - k0);

@@ -79,12 +79,12 @@ test('bad input: exit 2 with one line each', () => {
   assertBadInput(graftcert('certify', fcSmall, '--data', 'mnist'), /--eps: is required/);
   assertBadInput(graftcert('certify', fcSmall, ...common, '--eps', '0.1', '--clip', '1,0'), /--clip: '1,0' is not LO,HI/);
   assertBadInput(graftcert('certify', fcSmall, ...common, '--eps', '0.1', '--method', 'pgd'), /--method: 'pgd' is not one of/);
-  assertBadInput(graftcert('certify', fcSmall, '--data', join(scratch, 'nope.json'), '--eps', '0.1'), /nope\.json: does not exist/);
-  assertBadInput(graftcert('certify', join(scratch, 'missing.onnx'), ...common, '--eps', '0.1'), /missing\.onnx: no such model file/);
+  assertBadInput(graftcert('certify', fcSmall, '--data', join(scratch, 'nope.json'), '--eps', '0.1'), /nope\.json:1:1: error: does not exist/);
+  assertBadInput(graftcert('certify', join(scratch, 'missing.onnx'), ...common, '--eps', '0.1'), /missing\.onnx:1:1: error: no such model file/);
 
   const garbage = join(scratch, 'garbage.onnx');
   writeFileSync(garbage, 'not a model\n'.repeat(50));
-  assertBadInput(graftcert('certify', garbage, ...common, '--eps', '0.1'), /garbage\.onnx: /);
+  assertBadInput(graftcert('certify', garbage, ...common, '--eps', '0.1'), /garbage\.onnx:1:1: error: /);
 
   const tinyData = join(scratch, 'tiny.json');
   writeFileSync(tinyData, JSON.stringify({ inputs: [[0, 0.5, 1, 0.25]], labels: [1] }));
@@ -92,5 +92,5 @@ test('bad input: exit 2 with one line each', () => {
 
   const spec = softmaxMlpSpec();
   const softmax = writeModel(scratch, 'softmax.onnx', spec);
-  assertBadInput(graftcert('certify', softmax, '--data', tinyData, '--eps', '0.1', '--json'), /softmax\.onnx: crown cannot bound this op: Softmax/);
+  assertBadInput(graftcert('certify', softmax, '--data', tinyData, '--eps', '0.1', '--json'), /softmax\.onnx:1:1: error: crown cannot bound this op: Softmax/);
 });

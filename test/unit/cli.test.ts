@@ -1,7 +1,7 @@
 // The `graftcert` command line as users run it (node dist/cli.js): output channels and exit codes.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -77,6 +77,30 @@ test('a file that is not ONNX is bad input (exit 2, one line naming the file)', 
   const noise = join(scratch, 'noise.onnx');
   writeFileSync(noise, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 2654435761) % 251)));
   assertBadInput(graftcert('inspect', noise, '--json'), noise);
+});
+
+test('bad input about a file is printed the compiler way, and the $graftcert problem matcher of package.json reads it', () => {
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    contributes: { problemMatchers: { name: string; pattern: { regexp: string; file: number; line: number; column: number; severity: number; message: number } }[] };
+  };
+  const matcher = manifest.contributes.problemMatchers.find((m) => m.name === 'graftcert');
+  assert.ok(matcher, 'package.json contributes no "graftcert" problem matcher');
+  const pattern = new RegExp(matcher.pattern.regexp);
+  const missing = join(scratch, 'gone.onnx');
+  const run = graftcert('inspect', missing);
+  assertBadInput(run, missing);
+  const line = run.stderr.trimEnd();
+  assert.equal(line, `graftcert: ${missing}:1:1: error: no such model file — check the path`);
+  const m = pattern.exec(line);
+  assert.ok(m, `the problem matcher does not match ${line}`);
+  assert.deepEqual(
+    [m[matcher.pattern.file], m[matcher.pattern.line], m[matcher.pattern.column], m[matcher.pattern.severity], m[matcher.pattern.message]],
+    [missing, '1', '1', 'error', 'no such model file — check the path'],
+  );
+  // About a flag there is no file: the plain sentence, which the matcher leaves alone.
+  const flag = graftcert('inspect', fcSmall, '--frobnicate').stderr.trimEnd();
+  assert.match(flag, /^graftcert: --frobnicate: unknown option/);
+  assert.equal(pattern.exec(flag), null);
 });
 
 test('an unknown flag is bad input naming the flag', () => {

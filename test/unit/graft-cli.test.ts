@@ -57,7 +57,7 @@ test('a ratio outside [0, 1] is bad input', () => {
 });
 
 test('a model without ReLUs is bad input', () => {
-  assertBadInput(graftcert(linear, '--data', data, '--eps', '0.05', '--ratio', '0.5', '--out', join(scratch, 'o.onnx')), /linear\.onnx: has no ReLU layers/);
+  assertBadInput(graftcert(linear, '--data', data, '--eps', '0.05', '--ratio', '0.5', '--out', join(scratch, 'o.onnx')), /linear\.onnx:1:1: error: has no ReLU layers/);
 });
 
 test('a data set whose samples do not fit the model is bad input', () => {

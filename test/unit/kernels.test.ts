@@ -1,7 +1,8 @@
 // gemm against a naive product for every transpose, conv2d against naive loops, conv2dTranspose as conv2d's adjoint.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gemm, conv2d, conv2dTranspose, type Conv2dGeometry } from '../../server/tensor/kernels';
+import { gemm, conv2d, conv2dTranspose, setWasmGemm, type Conv2dGeometry } from '../../server/tensor/kernels';
+import { wasmGemm, wasmGemmAvailable } from '../../server/tensor/wasm-gemm';
 import type { FloatArray } from '../../server/tensor/types';
 
 /** Deterministic pseudo-random numbers in [-1, 1) (xorshift), so failures reproduce. */
@@ -67,6 +68,42 @@ for (const kind of ['float64', 'float32'] as const) {
       }
     }
   });
+}
+
+// The same products through each path: the WebAssembly SIMD kernel alone, and gemm with it switched off (TypeScript).
+for (const path of ['wasm', 'typescript'] as const) {
+  for (const kind of ['float64', 'float32'] as const) {
+    const tol = kind === 'float64' ? 1e-12 : 1e-5;
+    test(`${path} gemm matches the naive product for all transposes and odd sizes (${kind})`, () => {
+      if (path === 'wasm') assert.ok(wasmGemmAvailable(), 'the wasm SIMD kernel compiles on this Node');
+      const next = rng(11);
+      const sizes: [number, number, number][] = [[1, 1, 1], [4, 4, 4], [5, 7, 3], [7, 9, 300], [33, 17, 65], [64, 70, 513], [130, 5, 20], [129, 131, 257]];
+      const run = (a: FloatArray, b: FloatArray, c: FloatArray, M: number, N: number, K: number, tA: boolean, tB: boolean, acc: boolean): void => {
+        if (path === 'wasm') assert.ok(wasmGemm(a, b, c, M, N, K, tA, tB, acc));
+        else {
+          setWasmGemm(false);
+          try {
+            gemm(a, b, c, M, N, K, tA, tB, acc);
+          } finally {
+            setWasmGemm(true);
+          }
+        }
+      };
+      for (const [M, N, K] of sizes)
+        for (const tA of [false, true])
+          for (const tB of [false, true]) {
+            const a = randomArray(kind, M * K, next);
+            const b = randomArray(kind, K * N, next);
+            const expected = naiveGemm(a, b, M, N, K, tA, tB);
+            const c = kind === 'float32' ? new Float32Array(M * N) : new Float64Array(M * N);
+            c.fill(123);
+            run(a, b, c, M, N, K, tA, tB, false);
+            assertClose(c, expected, tol * K, `${path} gemm ${M}x${N}x${K} tA=${tA} tB=${tB}`);
+            run(a, b, c, M, N, K, tA, tB, true);
+            assertClose(c, expected.map((v) => 2 * v), tol * K, `${path} accumulating gemm ${M}x${N}x${K}`);
+          }
+    });
+  }
 }
 
 test('gemm with K = 0 clears C, or leaves it when accumulating', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { RequestType } from 'vscode-languageserver-protocol';
+import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import * as requests from '../../server/protocol/requests';
 
 const root = join(__dirname, '..', '..');
@@ -25,10 +25,16 @@ test('every RequestType in requests.ts is in allMethods, once', () => {
   assert.equal(new Set(requests.allMethods).size, requests.allMethods.length, 'a method is listed twice');
 });
 
-test('docs/protocol.md documents exactly the methods of requests.ts', () => {
+function declaredNotifications(): string[] {
+  const values: unknown[] = Object.values(requests);
+  return values.filter((value) => value instanceof NotificationType).map((type) => (type as NotificationType<unknown>).method);
+}
+
+test('docs/protocol.md documents exactly the methods and notifications of requests.ts', () => {
   const documented = documentedMethods();
   assert.equal(new Set(documented).size, documented.length, 'a method has two sections in docs/protocol.md');
-  assert.deepEqual([...documented].sort(), [...requests.allMethods].sort());
+  assert.deepEqual([...declaredNotifications()].sort(), [...requests.allNotifications].sort());
+  assert.deepEqual([...documented].sort(), [...requests.allMethods, ...requests.allNotifications].sort());
 });
 
 test('the methods the architecture names are all declared and namespaced', () => {

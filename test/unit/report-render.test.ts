@@ -1,7 +1,8 @@
 // The standalone HTML report in headless Chromium: no console errors (CSP violations included), the right sections, charts drawn.
 //
 // Screenshots land in .test-artifacts/report/ for a person to look at. Needs Chromium
-// (/usr/bin/chromium or GRAFTCERT_CHROMIUM, installed by scripts/setup-e2e.sh); skipped without it.
+// (/usr/bin/chromium or GRAFTCERT_CHROMIUM, installed by scripts/setup-e2e.sh, which `npm run test:all` runs
+// first); without it every test here fails saying so — a missing install step must not pass as a skip.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,13 +15,15 @@ import { type RobustnessReport, emptyReport } from '../../server/report/model';
 import { boundsOnlyReport, certifyOnlyReport, fullReport } from './report-fixtures';
 
 const chromiumPath = process.env.GRAFTCERT_CHROMIUM ?? '/usr/bin/chromium';
-const skip = existsSync(chromiumPath) ? false : `Chromium is not installed at ${chromiumPath} (bash scripts/setup-e2e.sh installs it)`;
+const missingChromium = existsSync(chromiumPath)
+  ? undefined
+  : `Chromium is not installed at ${chromiumPath}: run \`bash scripts/setup-e2e.sh\` (npm run test:all does it first) or set GRAFTCERT_CHROMIUM`;
 const artifacts = join(__dirname, '..', '..', '.test-artifacts', 'report');
 const scratch = mkdtempSync(join(tmpdir(), 'graftcert-report-render-'));
 let browser: Browser | undefined;
 
 before(async () => {
-  if (skip) return;
+  if (missingChromium) return;
   mkdirSync(artifacts, { recursive: true });
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu'], timeout: 60_000 });
 });
@@ -41,7 +44,9 @@ interface Rendered {
 async function open(name: string, report: RobustnessReport, colorScheme: 'light' | 'dark' = 'light'): Promise<Rendered> {
   const file = join(scratch, `${name}.html`);
   writeFileSync(file, renderReportHtml(report));
-  const page = await browser!.newPage({ viewport: { width: 1280, height: 900 }, colorScheme });
+  // Fails (never skips) without Chromium, naming the install step.
+  assert.ok(browser, missingChromium ?? 'Chromium did not start');
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme });
   const problems: string[] = [];
   page.on('console', (message) => {
     if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
@@ -68,7 +73,7 @@ async function canvases(page: Page): Promise<{ name: string; width: number; heig
   );
 }
 
-test('the full report renders every section and chart without a console error or CSP violation', { skip }, async () => {
+test('the full report renders every section and chart without a console error or CSP violation', async () => {
   const { page, problems, sections } = await open('full', fullReport());
   try {
     assert.deepEqual(sections, ['summary', 'layers', 'eps-curve', 'ratio-sweep', 'counterexamples', 'timings', 'notes']);
@@ -93,7 +98,7 @@ test('the full report renders every section and chart without a console error or
   }
 });
 
-test('the standalone report follows a dark colour scheme', { skip }, async () => {
+test('the standalone report follows a dark colour scheme', async () => {
   const { page, problems } = await open('full-dark', fullReport(), 'dark');
   try {
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -105,7 +110,7 @@ test('the standalone report follows a dark colour scheme', { skip }, async () =>
   }
 });
 
-test('a certify-only report shows its summary, layers and timings and omits the rest', { skip }, async () => {
+test('a certify-only report shows its summary, layers and timings and omits the rest', async () => {
   const { page, problems, sections } = await open('certify-only', certifyOnlyReport());
   try {
     assert.deepEqual(sections, ['summary', 'layers', 'timings']);
@@ -119,7 +124,7 @@ test('a certify-only report shows its summary, layers and timings and omits the 
   }
 });
 
-test('a bounds-only report shows the unstable counts of each method', { skip }, async () => {
+test('a bounds-only report shows the unstable counts of each method', async () => {
   const { page, problems, sections } = await open('bounds-only', boundsOnlyReport());
   try {
     assert.deepEqual(sections, ['summary', 'layers']);
@@ -131,7 +136,7 @@ test('a bounds-only report shows the unstable counts of each method', { skip }, 
   }
 });
 
-test('an empty report says it has no results', { skip }, async () => {
+test('an empty report says it has no results', async () => {
   const { page, problems, sections } = await open('empty', emptyReport('m.onnx'));
   try {
     assert.deepEqual(sections, ['empty']);

@@ -61,17 +61,30 @@ export class DenseMap extends LinearMapBase {
       const xo = q * k;
       for (let j = 0; j < n; j++) {
         const wo = j * k;
-        let c = 0, r = 0, s = 0;
-        for (let i = 0; i < k; i++) {
+        // Two accumulators per sum: shorter dependency chains.
+        let c0 = 0, r0 = 0, s0 = 0, c1 = 0, r1 = 0, s1 = 0;
+        let i = 0;
+        for (; i + 1 < k; i += 2) {
+          const w0 = w[wo + i], w1 = w[wo + i + 1];
+          const a0 = Math.abs(w0), a1 = Math.abs(w1);
+          const x = xo + i;
+          c0 += w0 * center[x];
+          c1 += w1 * center[x + 1];
+          r0 += a0 * radius[x];
+          r1 += a1 * radius[x + 1];
+          s0 += a0 * mag[x];
+          s1 += a1 * mag[x + 1];
+        }
+        if (i < k) {
           const wv = w[wo + i];
           const aw = Math.abs(wv);
-          c += wv * center[xo + i];
-          r += aw * radius[xo + i];
-          s += aw * mag[xo + i];
+          c0 += wv * center[xo + i];
+          r0 += aw * radius[xo + i];
+          s0 += aw * mag[xo + i];
         }
-        yc[q * n + j] = c;
-        yr[q * n + j] = r;
-        ys[q * n + j] = s;
+        yc[q * n + j] = c0 + c1;
+        yr[q * n + j] = r0 + r1;
+        ys[q * n + j] = s0 + s1;
       }
     }
     return [yc, yr, ys];

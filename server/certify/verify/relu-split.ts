@@ -1,7 +1,7 @@
 // Branch and bound by ReLU splitting: fix an unstable neuron active (z ≥ 0) or inactive (z ≤ 0), BaBSR-style choice.
 import type { BoundGraph, Interval } from '../../bounds/index';
 import { attack } from './falsify';
-import { boundRows, boundRowsFixed, infeasible } from './bounding';
+import { boundRows, boundRowsFixed, infeasible, recomputeAfter } from './bounding';
 import { MinHeap } from './heap';
 import { disjunctMargins, stackDisjuncts, type StackedRows } from './property';
 import { AttackPacer, breathe, stopReason, type SearchContext, type SearchOutcome } from './search';
@@ -18,6 +18,8 @@ interface ReluDomain {
 export interface ReluSplitOptions {
   /** Recompute every intermediate layer per domain (full CROWN) when the fixed-bounds pass does not refute it. */
   fullRecompute: boolean;
+  /** Otherwise, recompute the still-unstable neurons of the layers after the split (recomputeAfter). */
+  partialRecompute?: boolean;
 }
 
 /** Share of the search's time given to attacks from fresh random points (ReLU BaB cannot find counterexamples itself). */
@@ -72,6 +74,16 @@ export async function reluSplit(
         let margins = disjunctMargins(rows, lower);
         let stillOpen = d.open.filter((k) => !margins.get(k)!.refuted);
         let childPre = pre;
+        if (stillOpen.length > 0 && !options.fullRecompute && options.partialRecompute) {
+          // The layers after the split: only their neurons still unstable.
+          rows = stackDisjuncts(ctx.disjuncts, stillOpen, bg.outputSize);
+          const part = recomputeAfter(bg, box, rows, pre, choice.value, ctx.deadline);
+          if (infeasible(part.pre)) continue;
+          childPre = part.pre;
+          lower = part.lower;
+          margins = disjunctMargins(rows, lower);
+          stillOpen = stillOpen.filter((k) => !margins.get(k)!.refuted);
+        }
         if (stillOpen.length > 0 && options.fullRecompute) {
           rows = stackDisjuncts(ctx.disjuncts, stillOpen, bg.outputSize);
           const full = boundRows(bg, box, rows, 'crown', pre);

@@ -3,7 +3,8 @@ import { buildBoundGraph, UnsupportedModelError, type BoundGraph } from '../../b
 import type { Graph } from '../../ir/graph';
 import type { VnnlibProperty } from '../vnnlib/index';
 import { attack, sampleSearch, seededRandom, type Counterexample } from './falsify';
-import { boundRows } from './bounding';
+import { boundRows, type RowBounds } from './bounding';
+import { BoundWorker } from './root';
 import { inputSplit } from './input-split';
 import { disjunctMargins, stackDisjuncts } from './property';
 import { reluSplit } from './relu-split';
@@ -18,6 +19,11 @@ export interface VerifyOptions {
   seed?: number;
   /** Input dimension up to which branch and bound splits inputs instead of ReLUs. */
   inputSplitMaxDims?: number;
+  /**
+   * The model's file: when given (and the worker script exists), the root bounds of models too big to split inputs
+   * run in a worker thread, stopped at the deadline, while this thread attacks.
+   */
+  modelFile?: string;
   onProgress?(message: string): void;
 }
 
@@ -37,6 +43,8 @@ export interface VerifyOutcome {
 
 /** Root CROWN cheaper than this: BaB recomputes every layer per domain. */
 const FULL_RECOMPUTE_S = 0.3;
+/** Share of the time left that the root bounds (CROWN, α-CROWN) may take in the worker before branch and bound. */
+const ALPHA_SHARE = 0.3;
 
 export async function verifyProperty(graph: Graph, property: VnnlibProperty, options: VerifyOptions): Promise<VerifyOutcome> {
   const start = performance.now();
@@ -68,10 +76,14 @@ export async function verifyProperty(graph: Graph, property: VnnlibProperty, opt
   }
   if (bg === null) return finish('unknown', null, boundsProblem);
 
-  // 1. Falsification on every box: samples, then a short PGD.
-  const falsifyUntil = start + 1000 * Math.min(options.timeout_s * 0.15, 5);
+  const maxDims = options.inputSplitMaxDims ?? 16;
+  const worker = options.modelFile !== undefined && bg.inputSize > maxDims && BoundWorker.available() ? new BoundWorker(options.modelFile) : null;
+
+  // 1. A quick falsification on every box: samples, then a short PGD (more runs beside the bounds and in BaB). With a
+  // bound worker, the attacks run beside it instead.
+  const falsifyUntil = start + 1000 * Math.min(options.timeout_s * 0.05, 2);
   progress('falsification');
-  for (const spec of property.specs) {
+  for (const spec of worker === null ? property.specs : []) {
     const t = performance.now();
     const ce =
       sampleSearch(graph, bg, spec.box, spec.disjuncts, 512, random, falsifyUntil) ??
@@ -86,54 +98,118 @@ export async function verifyProperty(graph: Graph, property: VnnlibProperty, opt
   // 2. Incomplete verification per box, then branch and bound on what stays open.
   let decidedBy: VerifyMethod = 'bounds';
   let unresolved: string | null = null;
-  const maxDims = options.inputSplitMaxDims ?? 16;
-  for (const [s, spec] of property.specs.entries()) {
-    const all = spec.disjuncts.map((_, k) => k);
-    if (all.length === 0) continue;
-    progress(`bounds on box ${s + 1}/${property.specs.length}`);
-    const t = performance.now();
-    let rows = stackDisjuncts(spec.disjuncts, all, bg.outputSize);
-    let root = boundRows(bg, spec.box, rows, 'crown');
-    const crownTime = (performance.now() - t) / 1000;
-    let margins = disjunctMargins(rows, root.lower);
-    let open = all.filter((k) => !margins.get(k)!.refuted);
-    const remaining = (deadline - performance.now()) / 1000;
-    if (open.length > 0 && bg.inputSize > maxDims && crownTime * 8 < remaining) {
-      rows = stackDisjuncts(spec.disjuncts, open, bg.outputSize);
-      root = boundRows(bg, spec.box, rows, 'alpha-crown', root.preActivations);
-      margins = disjunctMargins(rows, root.lower);
-      open = open.filter((k) => !margins.get(k)!.refuted);
-    }
-    stats.bounds_s += (performance.now() - t) / 1000;
-    if (open.length === 0) continue;
-    const why = stopReason({ deadline, signal: options.signal } as SearchContext);
-    if (why !== null) return stopped(why);
+  try {
+    for (const [s, spec] of property.specs.entries()) {
+      const all = spec.disjuncts.map((_, k) => k);
+      if (all.length === 0) continue;
+      progress(`bounds on box ${s + 1}/${property.specs.length}`);
+      const t = performance.now();
+      let rows = stackDisjuncts(spec.disjuncts, all, bg.outputSize);
+      let root: RowBounds;
+      let crownTime: number;
+      if (worker !== null) {
+        // CROWN and α-CROWN in the worker; PGD here meanwhile.
+        const budget = (deadline - performance.now()) / 1000;
+        const job = worker.run({
+          lower: spec.box.lower,
+          upper: spec.box.upper,
+          A: rows.A,
+          b: rows.b,
+          owner: rows.owner,
+          count: rows.count,
+          nOutputs: rows.nOutputs,
+          budget_s: ALPHA_SHARE * budget,
+        });
+        let attackTime = 0;
+        for (;;) {
+          const why = stopReason({ deadline, signal: options.signal } as SearchContext);
+          if (why !== null) {
+            worker.stop();
+            stats.bounds_s += (performance.now() - t) / 1000;
+            stats.falsify_s += attackTime;
+            return stopped(why);
+          }
+          if (job.latest !== null) {
+            const m = disjunctMargins(rows, job.latest.lower);
+            if (all.every((k) => m.get(k)!.refuted)) {
+              if (!job.done) worker.stop();
+              break;
+            }
+          }
+          if (job.done) break;
+          // α-CROWN of every layer past its share of the time: stop it and go on with what is there.
+          if (job.latest !== null && job.latest.stage !== 'crown' && performance.now() - t > 1000 * ALPHA_SHARE * budget) {
+            worker.stop();
+            break;
+          }
+          const a = performance.now();
+          const slice = Math.min(deadline, a + 300);
+          const ce =
+            attackTime === 0
+              ? sampleSearch(graph, bg, spec.box, spec.disjuncts, 512, random, slice)
+              : attack(graph, bg, spec.box, spec.disjuncts, { restarts: 8, steps: 50, deadline: slice, random });
+          attackTime += (performance.now() - a) / 1000;
+          if (ce !== null) {
+            worker.stop();
+            stats.falsify_s += attackTime;
+            return finish('sat', 'pgd', null, ce);
+          }
+          await breathe();
+        }
+        // The attacks ran beside the worker: both phases count this wall time.
+        stats.falsify_s += attackTime;
+        if (job.latest === null) {
+          stats.bounds_s += (performance.now() - t) / 1000;
+          return finish('unknown', null, `the bound worker failed: ${job.error ?? 'no bounds'}`);
+        }
+        root = { lower: job.latest.lower, preActivations: job.latest.pre };
+        crownTime = job.crownTime_s;
+      } else {
+        root = boundRows(bg, spec.box, rows, 'crown');
+        crownTime = (performance.now() - t) / 1000;
+      }
+      let margins = disjunctMargins(rows, root.lower);
+      let open = all.filter((k) => !margins.get(k)!.refuted);
+      const remaining = (deadline - performance.now()) / 1000;
+      if (worker === null && open.length > 0 && bg.inputSize > maxDims && crownTime * 8 < remaining) {
+        rows = stackDisjuncts(spec.disjuncts, open, bg.outputSize);
+        root = boundRows(bg, spec.box, rows, 'alpha-crown', root.preActivations);
+        margins = disjunctMargins(rows, root.lower);
+        open = open.filter((k) => !margins.get(k)!.refuted);
+      }
+      stats.bounds_s += (performance.now() - t) / 1000;
+      if (open.length === 0) continue;
+      const why = stopReason({ deadline, signal: options.signal } as SearchContext);
+      if (why !== null) return stopped(why);
 
-    const ctx: SearchContext = {
-      graph,
-      bg,
-      box: spec.box,
-      disjuncts: spec.disjuncts,
-      random,
-      deadline,
-      signal: options.signal,
-      stats,
-      onDomains: (visited, pending) => progress(`branch and bound: ${visited} domains, ${pending} open`),
-    };
-    const worst = Math.min(...open.map((k) => margins.get(k)!.margin));
-    let outcome: SearchOutcome;
-    if (bg.inputSize <= maxDims) {
-      decidedBy = 'input-split';
-      outcome = await inputSplit(ctx, open, worst);
-    } else {
-      decidedBy = 'relu-split';
-      const openRows = stackDisjuncts(spec.disjuncts, open, bg.outputSize);
-      const lower = restackRows(rows, root.lower, openRows.owner);
-      outcome = await reluSplit(ctx, open, root.preActivations, lower, worst, { fullRecompute: crownTime < FULL_RECOMPUTE_S });
+      const ctx: SearchContext = {
+        graph,
+        bg,
+        box: spec.box,
+        disjuncts: spec.disjuncts,
+        random,
+        deadline,
+        signal: options.signal,
+        stats,
+        onDomains: (visited, pending) => progress(`branch and bound: ${visited} domains, ${pending} open`),
+      };
+      const worst = Math.min(...open.map((k) => margins.get(k)!.margin));
+      let outcome: SearchOutcome;
+      if (bg.inputSize <= maxDims) {
+        decidedBy = 'input-split';
+        outcome = await inputSplit(ctx, open, worst);
+      } else {
+        decidedBy = 'relu-split';
+        const openRows = stackDisjuncts(spec.disjuncts, open, bg.outputSize);
+        const lower = restackRows(rows, root.lower, openRows.owner);
+        outcome = await reluSplit(ctx, open, root.preActivations, lower, worst, { fullRecompute: crownTime < FULL_RECOMPUTE_S, partialRecompute: true });
+      }
+      if (outcome.kind === 'counterexample') return finish('sat', decidedBy, null, outcome.counterexample);
+      if (outcome.kind === 'stopped') return stopped(outcome.why);
+      if (outcome.kind === 'unresolved') unresolved = outcome.reason;
     }
-    if (outcome.kind === 'counterexample') return finish('sat', decidedBy, null, outcome.counterexample);
-    if (outcome.kind === 'stopped') return stopped(outcome.why);
-    if (outcome.kind === 'unresolved') unresolved = outcome.reason;
+  } finally {
+    worker?.stop();
   }
   if (unresolved !== null) return finish('unknown', null, unresolved);
   return finish('unsat', decidedBy, null);

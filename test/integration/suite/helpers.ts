@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import { encodeModel } from '../../../server/onnx/encode';
-import { tinyMlpSpec } from '../../helpers/onnx-models';
+import { randomTensor, rng, tinyMlpSpec } from '../../helpers/onnx-models';
 
 export const extensionId = 'graftcert.graftcert';
 
@@ -73,4 +73,74 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | Prom
 /** Closes every editor, so each test starts from an empty editor area. */
 export async function closeAllEditors(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}
+
+/** Every notification the extension shows (error, warning, information), in order, with its severity. */
+export function spyOnMessages(): { messages: { severity: 'error' | 'warning' | 'info'; text: string }[]; dispose(): void } {
+  type Show = (...args: any[]) => Thenable<unknown>;
+  const window = vscode.window as unknown as Record<'showErrorMessage' | 'showWarningMessage' | 'showInformationMessage', Show>;
+  const kinds = { showErrorMessage: 'error', showWarningMessage: 'warning', showInformationMessage: 'info' } as const;
+  const originals = new Map<keyof typeof kinds, Show>();
+  const messages: { severity: 'error' | 'warning' | 'info'; text: string }[] = [];
+  for (const key of Object.keys(kinds) as (keyof typeof kinds)[]) {
+    const original = window[key];
+    originals.set(key, original);
+    window[key] = (message: string, ...rest: any[]) => {
+      messages.push({ severity: kinds[key], text: message });
+      return original.call(vscode.window, message, ...rest);
+    };
+  }
+  return {
+    messages,
+    dispose: () => {
+      for (const [key, original] of originals) window[key] = original;
+    },
+  };
+}
+
+/**
+ * An MNIST-shaped MLP x[1,784] → 784→`hidden`→`hidden`→10 with random weights (scaled so that bounds stay finite and
+ * some neurons are unstable at small ε): slow enough per sample that certifying thousands of MNIST images takes a while.
+ */
+export function writeMnistMlp(dir: string, name: string, hidden = 256, seed = 5): vscode.Uri {
+  const next = rng(seed);
+  const layer = (i: number, n: number, m: number) => [randomTensor(`W${i}`, [m, n], next, 1 / Math.sqrt(n)), randomTensor(`b${i}`, [m], next, 0.1)];
+  const gemm = (i: number, input: string, output: string) => ({ opType: 'Gemm', inputs: [input, `W${i}`, `b${i}`], outputs: [output], attrs: { transB: { kind: 'int' as const, value: 1 } } });
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    encodeModel({
+      inputs: [{ name: 'x', shape: [1, 784] }],
+      outputs: [{ name: 'y', shape: [1, 10] }],
+      nodes: [
+        gemm(1, 'x', 'h1'),
+        { opType: 'Relu', inputs: ['h1'], outputs: ['a1'], name: 'relu1' },
+        gemm(2, 'a1', 'h2'),
+        { opType: 'Relu', inputs: ['h2'], outputs: ['a2'], name: 'relu2' },
+        gemm(3, 'a2', 'y'),
+      ],
+      initializers: [...layer(1, 784, hidden), ...layer(2, hidden, hidden), ...layer(3, hidden, 10)],
+    }),
+  );
+  return vscode.Uri.file(path);
+}
+
+/** The workspace folder the harness opened (tasks run there). */
+export function workspaceFolder(): vscode.WorkspaceFolder {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder) throw new Error('the extension host has no workspace folder open');
+  return folder;
+}
+
+/** The inlay hints of `doc` on 0-based `line`, as plain labels. */
+export async function hintLabels(doc: vscode.TextDocument, line: number): Promise<string[]> {
+  const all = await vscode.commands.executeCommand<vscode.InlayHint[]>('vscode.executeInlayHintProvider', doc.uri, new vscode.Range(0, 0, doc.lineCount, 0));
+  return all.filter((h) => h.position.line === line).map((h) => (typeof h.label === 'string' ? h.label : h.label.map((p) => p.value).join('')));
+}
+
+/** The 0-based line of `doc` matching `pattern`. */
+export function lineMatching(doc: vscode.TextDocument, pattern: RegExp): number {
+  const line = doc.getText().split('\n').findIndex((l) => pattern.test(l));
+  if (line < 0) throw new Error(`no line matches ${pattern} in\n${doc.getText()}`);
+  return line;
 }
