@@ -56,7 +56,7 @@ export const demoCommand: Command = {
     const run = await runGraft({ ...job, out: args.flags['with-prune'] ? join(outDir, 'mnist_mlp_adv.onnx') : job.out });
     const seconds = (performance.now() - started) / 1000;
     mkdirSync(outDir, { recursive: true });
-    const notes = [`Demo run in ${seconds.toFixed(0)} s: ${count} test images, ${epochs} fine-tuning epoch(s) of 20 000 images; the README has the 1000-image figures.`];
+    const notes = [`Demo run in ${seconds.toFixed(0)} s: ${count} test images, ${epochs} fine-tuning epoch(s) of 20 000 images; the README's Grafting section has the measured figures.`];
     const report = robustnessReportOfGraft(run, undefined, notes);
     const runJson = join(outDir, 'graft-run.json');
     writeFileSync(runJson, JSON.stringify(run, null, 2) + '\n');

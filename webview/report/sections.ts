@@ -68,7 +68,7 @@ function summary(report: RobustnessReport, names: { before: string; after: strin
   const totals = { before: unstableTotals(layersList, 'before'), after: unstableTotals(layersList, 'after') };
   for (const method of boundMethods) {
     if (sides.some((side) => totals[side][method] !== undefined)) {
-      rows.push([`unstable neurons, ${boundMethodLabels[method]}`, (side) => String(totals[side][method] ?? '—')]);
+      rows.push([`unstable neurons, ${boundMethodLabels[method]}`, (side) => { const v = totals[side][method]; return v === undefined ? '—' : String(Math.round(v * 10) / 10); }]);
     }
   }
   const grafted = layersList.reduce((sum, layer) => sum + (layer.grafted ?? 0), 0);

@@ -233,7 +233,7 @@ async function chainInputSplit(ctx: SearchContext, chain: LayerChain, open: numb
     which: number[],
     full: boolean,
     parent: ChainDomain | null,
-  ): { d: ChainDomain; worst: number } | { ce: Float64Array } | null => {
+  ): { d: ChainDomain; worst: number; score: number } | { ce: Float64Array } | null => {
     ctx.stats.domains++;
     const rows = rowsOf(which);
     const inherit = (l: Float64Array): void => {
@@ -252,10 +252,13 @@ async function chainInputSplit(ctx: SearchContext, chain: LayerChain, open: numb
       }
     };
     let spec = chainSpec(chain, chainBounds(chain, lower, upper, undefined, false), lower, upper, rows.A, rows.count);
+    // The box's own bound (before inheriting) scores splits: the inherited one hides what a split gains.
+    let own = spec.lower.slice();
     inherit(spec.lower);
     let margins = disjunctMargins(rows, spec.lower);
     if (full && !which.every((k) => margins.get(k)!.refuted)) {
       spec = chainSpec(chain, chainBounds(chain, lower, upper), lower, upper, rows.A, rows.count);
+      own = spec.lower.slice();
       inherit(spec.lower);
       margins = disjunctMargins(rows, spec.lower);
     }
@@ -271,6 +274,9 @@ async function chainInputSplit(ctx: SearchContext, chain: LayerChain, open: numb
         worstK = k;
       }
     }
+    const ownMargins = disjunctMargins(rows, own);
+    let score = Infinity;
+    for (const k of stillOpen) score = Math.min(score, ownMargins.get(k)!.margin);
     let row = -1;
     let best = -Infinity;
     for (let r = 0; r < rows.count; r++)
@@ -295,7 +301,7 @@ async function chainInputSplit(ctx: SearchContext, chain: LayerChain, open: numb
       }
       rowConst[r] = spec.backLower[r] - m;
     }
-    return { d: { lower, upper, open: stillOpen, coef, rowCoef: spec.inputCoef, rowConst, rows }, worst };
+    return { d: { lower, upper, open: stillOpen, coef, rowCoef: spec.inputCoef, rowConst, rows }, worst, score };
   };
   try {
     const root = bound(box.lower, box.upper, open, true, null);
@@ -367,7 +373,7 @@ async function chainInputSplit(ctx: SearchContext, chain: LayerChain, open: numb
           if (child === null) continue;
           if ('ce' in child) return found(ctx, child.ce);
           kids.push(child);
-          score = Math.min(score, child.worst);
+          score = Math.min(score, child.score);
         }
         if (score > pickScore || pick === null) {
           pickScore = score;
