@@ -93,16 +93,4 @@ suite('UI: the Robustness Report panel', () => {
     await wb.runCommand('Notifications: Clear All Notifications');
     await toast.waitFor({ state: 'detached' });
   });
-
-  test('after a reload VS Code revives the panel from its saved state', async () => {
-    const wb = await workbench();
-    await wb.page.reload();
-    await wb.page.locator('.monaco-workbench').waitFor();
-    await wb.tab(panelTitle).waitFor({ timeout: uiDeadlineMs });
-    await wb.tab(panelTitle).click();
-    const frame = reportFrame(wb);
-    await frame.locator('body[data-rendered="true"]').waitFor({ timeout: uiDeadlineMs });
-    assert.equal(await frame.locator('canvas[data-chart]').count(), 5);
-    await wb.screenshot('report-panel-revived');
-  });
 });
