@@ -5,7 +5,7 @@ import type { Interval } from '../../bounds/index';
 import { MinHeap } from './heap';
 import { forwardBatch, inputGradient } from './network';
 import { disjunctMargins, stackDisjuncts, violation, type StackedRows } from './property';
-import { AttackPacer, breathe, stopReason, type SearchContext, type SearchOutcome } from './search';
+import { AttackPacer, SearchCheckpoint, type SearchContext, type SearchOutcome } from './search';
 import { chainBounds, chainSpec, layerChain, type LayerChain } from './symbolic';
 import { SUM_ALLOWANCE, VALUE_ALLOWANCE } from '../../bounds/float';
 
@@ -33,18 +33,13 @@ export async function inputSplit(ctx: SearchContext, open: number[], rootWorst: 
   const heap = new MinHeap<BoxDomain>();
   heap.push(rootWorst, { lower: box.lower, upper: box.upper, open, depth: 0, pre: null });
   let unresolved = 0;
-  let lastBreath = performance.now();
+  const checkpoint = new SearchCheckpoint(ctx);
   const pacer = new AttackPacer(ATTACK_SHARE);
   const t0 = performance.now();
   try {
     while (heap.size > 0) {
-      const why = stopReason(ctx);
+      const why = await checkpoint.check(heap.size);
       if (why !== null) return { kind: 'stopped', why };
-      if (performance.now() - lastBreath > 50) {
-        ctx.onDomains?.(ctx.stats.domains, heap.size);
-        await breathe();
-        lastBreath = performance.now();
-      }
       const d = heap.pop()!;
       if (pacer.due()) {
         const target = pacer.rounds % 2 === 0 ? box : { lower: d.lower, upper: d.upper };
@@ -209,7 +204,7 @@ async function chainInputSplit(ctx: SearchContext, chain: LayerChain, open: numb
   const nOut = chain.sizes[chain.layers];
   const heap = new MinHeap<ChainDomain>();
   let unresolved = 0;
-  let lastBreath = performance.now();
+  const checkpoint = new SearchCheckpoint(ctx);
   const pacer = new AttackPacer(CHAIN_ATTACK_SHARE);
   const t0 = performance.now();
   const x = new Float64Array(n);
@@ -309,13 +304,8 @@ async function chainInputSplit(ctx: SearchContext, chain: LayerChain, open: numb
     if ('ce' in root) return found(ctx, root.ce);
     heap.push(root.worst, root.d);
     while (heap.size > 0) {
-      const why = stopReason(ctx);
+      const why = await checkpoint.check(heap.size);
       if (why !== null) return { kind: 'stopped', why };
-      if (performance.now() - lastBreath > 50) {
-        ctx.onDomains?.(ctx.stats.domains, heap.size);
-        await breathe();
-        lastBreath = performance.now();
-      }
       const d = heap.pop()!;
       if (pacer.due()) {
         const target = pacer.rounds % 2 === 0 ? box : { lower: d.lower, upper: d.upper };

@@ -4,7 +4,7 @@ import { attack } from './falsify';
 import { boundRows, boundRowsFixed, infeasible, recomputeAfter } from './bounding';
 import { MinHeap } from './heap';
 import { disjunctMargins, stackDisjuncts, type StackedRows } from './property';
-import { AttackPacer, breathe, stopReason, type SearchContext, type SearchOutcome } from './search';
+import { AttackPacer, SearchCheckpoint, type SearchContext, type SearchOutcome } from './search';
 
 interface ReluDomain {
   /** Bounds of every nonlinear op's input, valid on this domain (split neurons clamped at 0). */
@@ -38,18 +38,13 @@ export async function reluSplit(
   const rootRows = stackDisjuncts(ctx.disjuncts, open, bg.outputSize);
   heap.push(rootWorst, { pre: rootPre, open, worstRow: worstRowOf(rootRows, rootLower), depth: 0 });
   let unresolved = 0;
-  let lastBreath = performance.now();
+  const checkpoint = new SearchCheckpoint(ctx);
   const pacer = new AttackPacer(ATTACK_SHARE);
   const t0 = performance.now();
   try {
     while (heap.size > 0) {
-      const why = stopReason(ctx);
+      const why = await checkpoint.check(heap.size);
       if (why !== null) return { kind: 'stopped', why };
-      if (performance.now() - lastBreath > 50) {
-        ctx.onDomains?.(ctx.stats.domains, heap.size);
-        await breathe();
-        lastBreath = performance.now();
-      }
       if (pacer.due()) {
         const ce = pacer.run(() => attack(ctx.graph, bg, box, ctx.disjuncts, { restarts: 16, steps: 100, deadline: ctx.deadline, random: ctx.random }));
         if (ce !== null) return { kind: 'counterexample', counterexample: ce };

@@ -42,6 +42,27 @@ export function breathe(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * The head of every branch-and-bound loop: stops on timeout/cancellation, and every 50 ms reports the domain
+ * counts and lets the event loop run. Returns why the search must stop, or null to go on.
+ */
+export class SearchCheckpoint {
+  private lastBreath = performance.now();
+
+  constructor(private readonly ctx: SearchContext) {}
+
+  async check(openDomains: number): Promise<'timeout' | 'cancelled' | null> {
+    const why = stopReason(this.ctx);
+    if (why !== null) return why;
+    if (performance.now() - this.lastBreath > 50) {
+      this.ctx.onDomains?.(this.ctx.stats.domains, openDomains);
+      await breathe();
+      this.lastBreath = performance.now();
+    }
+    return null;
+  }
+}
+
 /** Paces falsification inside a search: attack whenever attacks have had less than `share` of the search's time. */
 export class AttackPacer {
   private spent = 0;
