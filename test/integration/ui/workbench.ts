@@ -105,7 +105,18 @@ function makeWorkbench(page: Page, workspace: string, server: CodeServer): Workb
 
     async explorerContextMenu(fileName, itemLabel, screenshotName) {
       const row = explorerRow(page, fileName);
-      await row.click({ button: 'right' });
+      // The explorer recycles its rows when files come and go: a row found just before a refresh can show
+      // another file by the time it is clicked. The right-clicked row takes the focus; retry until it is ours.
+      for (let attempt = 0; ; attempt++) {
+        await row.click({ button: 'right' });
+        await page.locator('.context-view .monaco-menu').waitFor();
+        const focused = page.locator('.explorer-folders-view .monaco-list-row.focused .label-name');
+        if ((await focused.textContent()) === fileName) break;
+        await page.keyboard.press('Escape');
+        await page.locator('.context-view .monaco-menu').waitFor({ state: 'detached' });
+        if (attempt === 4) throw new Error(`the explorer's context menu opened on another file than ${fileName}`);
+        await page.waitForTimeout(200);
+      }
       const item = page.locator('.context-view .monaco-menu .action-item').filter({
         has: page.locator('.action-label', { hasText: new RegExp(`^${escapeRegExp(itemLabel)}$`) }),
       });
