@@ -115,7 +115,6 @@ function makeWorkbench(page: Page, workspace: string, server: CodeServer): Workb
         await page.keyboard.press('Escape');
         await page.locator('.context-view .monaco-menu').waitFor({ state: 'detached' });
         if (attempt === 4) throw new Error(`the explorer's context menu opened on another file than ${fileName}`);
-        await page.waitForTimeout(200);
       }
       const item = page.locator('.context-view .monaco-menu .action-item').filter({
         has: page.locator('.action-label', { hasText: new RegExp(`^${escapeRegExp(itemLabel)}$`) }),
