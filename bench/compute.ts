@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     const quiet: string[] = [];
     let choice: BackendChoice;
     try {
-      choice = await initBackend(wanted, { log: (m) => quiet.push(m), synchronousReads: false, webgpu: { adapter: 'any', timeoutMs: 30_000 } });
+      choice = await initBackend(wanted, { log: (m) => quiet.push(m), webgpu: { adapter: 'any', timeoutMs: 30_000 } });
     } catch (err) {
       log(`${wanted}: ${(err as Error).message}`);
       continue;

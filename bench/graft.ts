@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     print('original', before, `${before.time_s.toFixed(1)} s`);
     rows.push({ ratio: 0, mode: 'original', ...before });
   }
-  const scores = scoreNeurons(model.graph, train, { eps, criterion, instabilityMethod, instabilityCount, range: [0, 1] });
+  const scores = await scoreNeurons(model.graph, train, { eps, criterion, instabilityMethod, instabilityCount, range: [0, 1] });
   log(`scores: significance on ${scores.significanceCount}, instability (${scores.instabilityMethod}) on ${scores.instabilityCount}: ${scores.seconds.toFixed(1)} s`);
   for (const ratio of ratios) {
     for (const mode of modes) {
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
         finetune: { eps, epochs, samplesPerEpoch, optimizer, stabilityWeight, range: [0, 1] },
       });
       const file = `bench-graft-${mode}-r${ratio}.onnx`;
-      const { bytes, model: exported } = exportStandardOnnx(g.net, file);
+      const { bytes, model: exported } = await exportStandardOnnx(g.net, file);
       const after = await evaluateModel(exported, g.net, test, { eps, count, alphaCount, workers, modelBytes: bytes });
       print(`${mode} r=${ratio}`, after, `finetune ${g.finetune.seconds.toFixed(0)} s (best epoch ${g.finetune.bestEpoch}), certify ${after.time_s.toFixed(1)} s`);
       rows.push({ ratio, mode, grafted: g.selection.total, perLayer: g.selection.perLayer.map((l) => l.grafted), finetune_s: g.finetune.seconds, history: g.finetune.epochs, ...after });

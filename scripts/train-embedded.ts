@@ -166,7 +166,7 @@ async function main(): Promise<void> {
   if (s.export) {
     const out = resolve(s.out);
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, encodeModel(specFromGraph(net.toGraph(), { producer: 'graftcert scripts/train-embedded.ts' })));
+    writeFileSync(out, encodeModel(specFromGraph((await net.toGraph()), { producer: 'graftcert scripts/train-embedded.ts' })));
     // Read the file back through the project's loader and check its float32 forward pass against tfjs.
     const { loadModelFile } = await import('../server/onnx/load');
     const { evaluate } = await import('../server/ir/forward');

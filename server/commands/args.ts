@@ -280,6 +280,8 @@ export function backendPreference(flag: string | undefined, env: NodeJS.ProcessE
 export interface BackendReport {
   name: string;
   fallbackReason?: string;
+  /** For webgpu: the adapter it runs on. */
+  adapter?: string;
 }
 
 /**
@@ -289,7 +291,11 @@ export interface BackendReport {
 export async function startComputeBackend(preference: BackendPreference, log: (line: string) => void): Promise<BackendReport> {
   const { initBackend } = await import('../tensor/backend');
   const choice = await initBackend(preference, { log });
-  return choice.fallbackReason === undefined ? { name: choice.name } : { name: choice.name, fallbackReason: choice.fallbackReason };
+  return {
+    name: choice.name,
+    ...(choice.fallbackReason !== undefined ? { fallbackReason: choice.fallbackReason } : {}),
+    ...(choice.adapter !== undefined ? { adapter: `${choice.adapter.description} (${choice.adapter.dawnBackend})` } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -165,7 +165,7 @@ export async function runGraft(job: GraftJob, prepared = prepareGraft(job)): Pro
     const before = await evaluateModel(model, original, test, evalOptions).finally(() => original.dispose());
     const { train: trainSet, validation } = trainValidationSplit(train, 1000);
     log(`scoring neurons (${criterion}) ...`);
-    const scores: NeuronScores = scoreNeurons(model.graph, trainSet, {
+    const scores: NeuronScores = await scoreNeurons(model.graph, trainSet, {
       eps: job.eps, criterion, instabilityMethod: job.instabilityMethod, instabilityCount: job.instabilityCount, range, signal: job.signal, onProgress: job.onProgress,
     });
     const runs: GraftReport[] = [];
@@ -189,7 +189,7 @@ export async function runGraft(job: GraftJob, prepared = prepareGraft(job)): Pro
         });
         try {
           const out = resolve(outputPath(job.out, ratio, mode, single));
-          const { bytes, model: exported } = exportStandardOnnx(g.net, out);
+          const { bytes, model: exported } = await exportStandardOnnx(g.net, out);
           mkdirSync(dirname(out), { recursive: true });
           writeFileSync(out, bytes);
           log(`wrote ${out}; certifying it ...`);

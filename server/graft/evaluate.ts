@@ -21,7 +21,7 @@ export interface EmpiricalOptions {
   batchSize?: number;
 }
 
-export function empiricalAccuracy(net: TrainableNetwork, samples: Samples, options: EmpiricalOptions): EmpiricalAccuracy {
+export async function empiricalAccuracy(net: TrainableNetwork, samples: Samples, options: EmpiricalOptions): Promise<EmpiricalAccuracy> {
   const steps = options.pgdSteps ?? 20;
   const batchSize = options.batchSize ?? 500;
   const size = samples.inputs.length / Math.max(1, samples.count);
@@ -32,14 +32,23 @@ export function empiricalAccuracy(net: TrainableNetwork, samples: Samples, optio
     const x = tf.tensor2d(samples.inputs.subarray(start * size, (start + b) * size), [b, size]);
     const y = tf.tensor1d(samples.labels.subarray(start, start + b), 'int32');
     const ok = tf.tidy(() => correct(net.logits(x), y));
-    clean += tf.tidy(() => ok.sum().dataSync()[0]);
+    clean += await readScalar(tf.tidy(() => ok.sum()));
     if (steps > 0 && options.eps > 0) {
       const adv = pgd((t) => net.logits(t), x, y, { eps: options.eps, steps, range: options.range, seed: (options.seed ?? 12345) + batch });
-      robust += tf.tidy(() => tf.logicalAnd(ok, correct(net.logits(adv), y)).sum().dataSync()[0]);
+      robust += await readScalar(tf.tidy(() => tf.logicalAnd(ok, correct(net.logits(adv), y)).sum()));
       adv.dispose();
     }
     tf.dispose([x, y, ok]);
   }
   const n = Math.max(1, samples.count);
   return steps > 0 && options.eps > 0 ? { clean: clean / n, pgd: robust / n, count: samples.count } : { clean: clean / n, count: samples.count };
+}
+
+/** A scalar's value, read asynchronously (every backend, webgpu included), and the tensor disposed. */
+export async function readScalar(t: tf.Tensor): Promise<number> {
+  try {
+    return (await t.data())[0];
+  } finally {
+    t.dispose();
+  }
 }

@@ -89,11 +89,11 @@ export async function finetune(net: TrainableNetwork, train: Samples, validation
   const size = train.inputs.length / train.count;
   const xBuffer = new Float32Array(batchSize * size);
   const yBuffer = new Int32Array(batchSize);
-  const validate = (): EmpiricalAccuracy =>
+  const validate = (): Promise<EmpiricalAccuracy> =>
     empiricalAccuracy(net, validation, { eps: options.eps, pgdSteps: options.validationPgdSteps ?? 10, range: options.range, seed: 4242 });
 
   const epochs: EpochRecord[] = [];
-  let best = { epoch: 0, validation: validate(), snapshot: snapshot([...weights, ...net.graftParams()]) };
+  let best = { epoch: 0, validation: await validate(), snapshot: snapshot([...weights, ...net.graftParams()]) };
   epochs.push({ epoch: 0, loss: NaN, validation: best.validation, seconds: 0 });
   options.onProgress?.({ epoch: 0, epochs: options.epochs, step: 0, steps: totalSteps, loss: NaN, validation: best.validation });
   let step = 0;
@@ -140,14 +140,14 @@ export async function finetune(net: TrainableNetwork, train: Samples, validation
         });
         // Reading a loss back forces a sync: sample every 10th step.
         if (b % 10 === 0 || b === stepsPerEpoch - 1) {
-          lossSum += loss.dataSync()[0];
+          lossSum += (await loss.data())[0];
           lossCount++;
           options.onProgress?.({ epoch, epochs: options.epochs, step: step + 1, steps: totalSteps, loss: lossSum / lossCount });
         }
         loss.dispose();
         step++;
       }
-      const v = validate();
+      const v = await validate();
       const record = { epoch, loss: lossSum / Math.max(1, lossCount), validation: v, seconds: (performance.now() - epochStart) / 1000 };
       epochs.push(record);
       options.onProgress?.({ epoch, epochs: options.epochs, step, steps: totalSteps, loss: record.loss, validation: v });

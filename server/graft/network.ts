@@ -51,6 +51,7 @@ type Step = (env: Env, batch: number, recordPreActivation?: (layer: number, z: t
 
 interface Graft {
   readonly mask: tf.Tensor; // [1, ...shape] float32 of 0/1, fixed
+  readonly hostMask: Uint8Array; // the same mask on the host: read without a device round trip
   readonly keep: tf.Tensor; // 1 − mask
   readonly slope: tf.Variable;
   readonly intercept: tf.Variable;
@@ -575,6 +576,7 @@ export class TrainableNetwork {
     const m = Float32Array.from(mask, (v) => (v !== 0 ? 1 : 0));
     this.grafts.set(layerIndex, {
       mask: tf.keep(tf.tensor(m, shape)),
+      hostMask: Uint8Array.from(m),
       keep: tf.keep(tf.tensor(m.map((v) => 1 - v), shape)),
       slope: tf.tidy(() => tf.variable(tf.tensor(a, shape), true)),
       intercept: tf.tidy(() => tf.variable(tf.tensor(b, shape), true)),
@@ -589,16 +591,28 @@ export class TrainableNetwork {
     this.grafts.delete(layerIndex);
   }
 
-  /** The current graft of a layer (copies), or undefined when the layer is a plain ReLU. */
-  graft(layerIndex: number): GraftState | undefined {
+  /**
+   * The current graft of a layer (copies), or undefined when the layer is a plain ReLU. Asynchronous: slopes and
+   * intercepts are trained on the device, and backends such as webgpu cannot read synchronously in Node.
+   */
+  async graft(layerIndex: number): Promise<GraftState | undefined> {
     this.checkLayer(layerIndex);
     const g = this.grafts.get(layerIndex);
     if (g === undefined) return undefined;
-    return {
-      mask: Uint8Array.from(g.mask.dataSync()),
-      slope: Float32Array.from(g.slope.dataSync()),
-      intercept: Float32Array.from(g.intercept.dataSync()),
-    };
+    const [slope, intercept] = await Promise.all([g.slope.data(), g.intercept.data()]);
+    return { mask: Uint8Array.from(g.hostMask), slope: Float32Array.from(slope), intercept: Float32Array.from(intercept) };
+  }
+
+  /** The graft mask of a layer as the host holds it (no device read), or undefined when the layer is a plain ReLU. */
+  graftMask(layerIndex: number): Uint8Array | undefined {
+    this.checkLayer(layerIndex);
+    return this.grafts.get(layerIndex)?.hostMask;
+  }
+
+  /** 1 − mask of a grafted layer as a [1, ...shape] tensor (owned by the network), or undefined when not grafted. */
+  graftKeep(layerIndex: number): tf.Tensor | undefined {
+    this.checkLayer(layerIndex);
+    return this.grafts.get(layerIndex)?.keep;
   }
 
   // ---- parameters ------------------------------------------------------------------------------------------
@@ -613,11 +627,16 @@ export class TrainableNetwork {
     return [...this.grafts.keys()].sort((a, b) => a - b).flatMap((k) => [this.grafts.get(k)!.slope, this.grafts.get(k)!.intercept]);
   }
 
-  /** Current values of the trainable constants, by constant name, in the graph's layout. */
-  trainedConstants(): Map<string, Float32Array> {
+  /** Current values of the trainable constants, by constant name, in the graph's layout (read asynchronously). */
+  async trainedConstants(): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
     for (const [name, v] of this.variables) {
-      out.set(name, this.transposed.has(name) ? tf.tidy(() => v.transpose().dataSync() as Float32Array) : Float32Array.from(v.dataSync()));
+      const host = this.transposed.has(name) ? tf.tidy(() => v.transpose()) : v;
+      try {
+        out.set(name, Float32Array.from((await host.data()) as Float32Array));
+      } finally {
+        if (host !== v) host.dispose();
+      }
     }
     return out;
   }
@@ -627,9 +646,9 @@ export class TrainableNetwork {
    * `Relu(x ⊙ (1 − m)) + (a ⊙ m) ⊙ x + (b ⊙ m)` with node and value names ending in `_graft_*`; or as one
    * `GraftedRelu` node, which the bounds engine relaxes exactly and counts as grafted. Ungrafted layers stay `Relu`.
    */
-  toGraph(form: GraftExportForm = 'standard-onnx'): Graph {
+  async toGraph(form: GraftExportForm = 'standard-onnx'): Promise<Graph> {
     const constants = new Map<string, Tensor>(this.graph.constants);
-    for (const [name, values] of this.trainedConstants()) {
+    for (const [name, values] of await this.trainedConstants()) {
       const old = this.graph.constants.get(name)!;
       constants.set(name, { dtype: old.dtype, dims: old.dims, data: Float64Array.from(values) });
     }
@@ -642,7 +661,7 @@ export class TrainableNetwork {
         continue;
       }
       layer++;
-      const state = this.graft(layer);
+      const state = await this.graft(layer);
       if (state === undefined) {
         nodes.push(node.opType === 'Relu' ? node : { name: node.name, opType: 'Relu', domain: '', inputs: [node.inputs[0]], outputs: node.outputs, attrs: {} });
         continue;

@@ -49,19 +49,19 @@ export interface NeuronScores {
 }
 
 /** Significance and (unless the criterion is pure magnitude) instability of every ReLU neuron of `graph`. */
-export function scoreNeurons(graph: Graph, train: Samples, options: ScoreOptions): NeuronScores {
+export async function scoreNeurons(graph: Graph, train: Samples, options: ScoreOptions): Promise<NeuronScores> {
   const started = performance.now();
   const net = new TrainableNetwork(graph);
   try {
     const subset = scoringSubset(train, options.count ?? 1000, options.seed ?? 1);
     options.onProgress?.({ stage: 'score', message: `significance (${options.significance ?? 'magnitude'}) on ${subset.count} training samples`, fraction: 0 });
-    const s = significance(net, subset, options.significance ?? 'magnitude');
+    const s = await significance(net, subset, options.significance ?? 'magnitude');
     const method = options.instabilityMethod ?? 'crown';
     const uCount = Math.min(subset.count, options.instabilityCount ?? (method === 'crown' ? 200 : subset.count));
     let u: LayerScores | undefined;
     if ((options.criterion ?? 'mixed') !== 'magnitude') {
       const uSubset: Samples = { inputs: subset.inputs.subarray(0, uCount * (subset.inputs.length / subset.count)), labels: subset.labels.subarray(0, uCount), count: uCount };
-      u = instability(net, uSubset, {
+      u = await instability(net, uSubset, {
         eps: options.eps, method, clip: options.range, signal: options.signal,
         onSample: (done, total) => {
           if (done % 10 === 0 || done === total) options.onProgress?.({ stage: 'score', message: `instability (${method}) ${done}/${total}`, fraction: done / total });
@@ -92,14 +92,14 @@ export async function graftAndFinetune(graph: Graph, scores: NeuronScores, train
   const selection = selectNeurons(scores.significance, scores.instability, { ratio: options.ratio, criterion: options.criterion });
   const net = new TrainableNetwork(graph);
   try {
-    selection.masks.forEach((mask, layer) => {
+    for (const [layer, mask] of selection.masks.entries()) {
       // Neurons the model already had grafted stay grafted with their own a, b.
-      const existing = net.graft(layer);
+      const existing = await net.graft(layer);
       const merged = existing === undefined ? mask : mask.map((m, j) => m | existing.mask[j]);
       const slope = Float32Array.from(merged, (m, j) => (existing?.mask[j] ? existing.slope[j] : options.mode === 'prune' ? 0 : 0.4));
       const intercept = Float32Array.from(merged, (m, j) => (existing?.mask[j] ? existing.intercept[j] : 0));
       if (merged.some((m) => m !== 0)) net.setGraft(layer, merged, slope, intercept);
-    });
+    }
     const result = await finetune(net, train, validation, { ...options.finetune, trainGraft: options.mode === 'graft' });
     return { net, selection, finetune: result };
   } catch (error) {
@@ -109,8 +109,8 @@ export async function graftAndFinetune(graph: Graph, scores: NeuronScores, train
 }
 
 /** The network as a standard-ONNX model file (GRAFTING.md §5), and that file read back through the loader. */
-export function exportStandardOnnx(net: TrainableNetwork, file: string): { bytes: Uint8Array; model: LoadedModel } {
-  const bytes = encodeModel(specFromGraph(net.toGraph('standard-onnx'), { producer: 'graftcert graft' }));
+export async function exportStandardOnnx(net: TrainableNetwork, file: string): Promise<{ bytes: Uint8Array; model: LoadedModel }> {
+  const bytes = encodeModel(specFromGraph(await net.toGraph('standard-onnx'), { producer: 'graftcert graft' }));
   return { bytes, model: loadModelBytes(bytes, file) };
 }
 
@@ -135,7 +135,7 @@ export async function evaluateModel(model: LoadedModel, net: TrainableNetwork, d
   const samples: Samples = { inputs: data.inputs.subarray(0, count * (data.inputs.length / data.count)), labels: data.labels.subarray(0, count), count };
   const pgdSteps = options.pgdSteps ?? 20;
   options.onProgress?.({ stage: 'certify', message: `PGD-${pgdSteps} on ${count} samples` });
-  const empirical = empiricalAccuracy(net, samples, { eps: options.eps, pgdSteps, range: data.range });
+  const empirical = await empiricalAccuracy(net, samples, { eps: options.eps, pgdSteps, range: data.range });
   const certifyWith = (method: 'crown' | 'alpha-crown', n: number): Promise<CertifyReport> =>
     certifyDataSet(model, data, {
       eps: options.eps, method, count: n, workers: options.workers, modelBytes: options.modelBytes, dataLabel: options.dataLabel, signal: options.signal,

@@ -41,7 +41,7 @@ export function scoringSubset(data: Samples, count: number, seed = 1): Samples {
 }
 
 /** Significance s_j: mean over the samples of |z_j(x)| ('magnitude', the paper's default) or of |∂CE/∂z_j| ('gradient'). */
-export function significance(net: TrainableNetwork, samples: Samples, kind: SignificanceKind = 'magnitude', batchSize = 250): LayerScores {
+export async function significance(net: TrainableNetwork, samples: Samples, kind: SignificanceKind = 'magnitude', batchSize = 250): Promise<LayerScores> {
   const sums = net.reluLayers.map((l) => new Float64Array(l.size));
   const size = samples.inputs.length / Math.max(1, samples.count);
   for (let start = 0; start < samples.count; start += batchSize) {
@@ -53,11 +53,14 @@ export function significance(net: TrainableNetwork, samples: Samples, kind: Sign
         : net.preActivationGradients(x, tf.tensor1d(samples.labels.subarray(start, start + b), 'int32'));
       return z.map((t) => t.abs().sum(0));
     });
-    perLayer.forEach((t, k) => {
-      const v = t.dataSync();
-      for (let j = 0; j < v.length; j++) sums[k][j] += v[j];
-    });
-    tf.dispose(perLayer);
+    try {
+      const values = await Promise.all(perLayer.map((t) => t.data()));
+      values.forEach((v, k) => {
+        for (let j = 0; j < v.length; j++) sums[k][j] += v[j];
+      });
+    } finally {
+      tf.dispose(perLayer);
+    }
   }
   return sums.map((s) => s.map((v) => v / Math.max(1, samples.count)));
 }
@@ -77,9 +80,9 @@ export interface InstabilityOptions {
  * Instability u_j = #{x : l_j(x, ε) < 0 < u_j(x, ε)} over the samples, from bound propagation on the network as it is
  * now (already grafted neurons count 0). Runs the bound engine once per sample.
  */
-export function instability(net: TrainableNetwork, samples: Samples, options: InstabilityOptions): LayerScores {
+export async function instability(net: TrainableNetwork, samples: Samples, options: InstabilityOptions): Promise<LayerScores> {
   const method = options.method ?? 'crown';
-  const graph = net.toGraph('grafted-relu');
+  const graph = await net.toGraph('grafted-relu');
   const bg = buildBoundGraph(graph, method);
   const reluOps = bg.nonlinear.map((j) => bg.ops[j]).flatMap((op) => (op.kind === 'nonlinear' && op.family === 'relu' ? [op] : []));
   const counts = net.reluLayers.map((l) => new Float64Array(l.size));

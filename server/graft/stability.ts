@@ -14,8 +14,8 @@ export function stabilityLoss(net: TrainableNetwork, x: tf.Tensor, eps: number, 
   let total: tf.Tensor = tf.scalar(0);
   bounds.forEach(({ lower: l, upper: u }, layer) => {
     let term = tf.tanh(l.mul(u).add(1)).neg();
-    const g = net.graft(layer);
-    if (g !== undefined) term = term.mul(tf.tensor(Float32Array.from(g.mask, (m) => 1 - m), [1, g.mask.length]));
+    const keep = net.graftKeep(layer);
+    if (keep !== undefined) term = term.mul(keep.reshape([1, -1]));
     total = total.add(term.sum(1).mean());
   });
   return total as tf.Scalar;

@@ -33,12 +33,6 @@ export interface InitBackendOptions {
    * bundled import); tests replace it to simulate a missing or broken package.
    */
   readonly load?: (moduleName: string) => unknown;
-  /**
-   * Whether the caller reads tensors synchronously (dataSync/arraySync). Default true: graftcert's training and
-   * evaluation do, and tfjs-backend-webgpu cannot in Node, so webgpu is skipped with that reason. Code that only
-   * reads with `await tensor.data()` (the webgpu test, bench/compute.ts) passes false.
-   */
-  readonly synchronousReads?: boolean;
   /** Adapter kind and time limit for webgpu; default GRAFTCERT_WEBGPU_ADAPTER (else hardware only), 10 s. */
   readonly webgpu?: WebGpuOptions;
 }
@@ -89,9 +83,6 @@ async function tryNative(pkg: string, load: (m: string) => unknown): Promise<voi
 }
 
 async function tryWebGpu(load: (m: string) => unknown, options: InitBackendOptions): Promise<void> {
-  if (options.synchronousReads ?? true) {
-    throw new Error('tfjs-backend-webgpu cannot read tensors synchronously in Node, which graftcert\'s training and evaluation do');
-  }
   if (tf.findBackendFactory('webgpu') === null || activeWebGpuAdapter() === undefined) {
     const opened = await openWebGpuAdapter(load, options.webgpu);
     await registerWebGpuBackend(load, opened, options.webgpu?.timeoutMs);

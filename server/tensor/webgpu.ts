@@ -1,7 +1,7 @@
 // WebGPU for tfjs in Node: Dawn (the npm `webgpu` package) as navigator.gpu, an adapter found with a time limit, and
 // @tensorflow/tfjs-backend-webgpu registered on that adapter. Hardware adapters by default; a software one on request.
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -17,6 +17,8 @@ export interface WebGpuOptions {
   readonly adapter?: WebGpuAdapterKind;
   /** Limit on one requestAdapter/requestDevice call; Dawn can hang on a broken driver. Default 10 s. */
   readonly timeoutMs?: number;
+  /** Whether the machine has a GPU device at all (default: a device-node check on Linux); tests replace it. */
+  readonly gpuDevicePresent?: () => boolean;
 }
 
 /** What the webgpu backend runs on, for logs and the bench. */
@@ -116,6 +118,20 @@ function vulkanLoaderPresent(): boolean {
     .some((dir) => existsSync(join(dir, 'libvulkan.so.1')));
 }
 
+/**
+ * Whether a GPU device node exists (Linux: a DRM render node or the NVIDIA control device). Without one a hardware
+ * attempt cannot succeed, and Dawn would only print its Vulkan warning on every start-up; elsewhere, true.
+ */
+function gpuDeviceNodePresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  if (existsSync('/dev/nvidiactl') || existsSync('/dev/nvidia0')) return true;
+  try {
+    return readdirSync('/dev/dri').some((name) => name.startsWith('renderD'));
+  } catch {
+    return false;
+  }
+}
+
 export interface OpenedAdapter {
   readonly dawn: DawnModule;
   readonly gpu: Gpu;
@@ -140,8 +156,11 @@ export async function openWebGpuAdapter(load: (moduleName: string) => unknown, o
   if (kind !== 'hardware' && process.env.EGL_PLATFORM === undefined) process.env.EGL_PLATFORM = 'surfaceless';
   const vulkan = vulkanLoaderPresent();
   const softwareAttempts = vulkan ? SOFTWARE_ATTEMPTS : SOFTWARE_ATTEMPTS.filter((a) => a.dawnBackend !== 'vulkan');
-  const attempts = kind === 'hardware' ? [HARDWARE_ATTEMPT] : kind === 'software' ? softwareAttempts : [HARDWARE_ATTEMPT, ...softwareAttempts];
+  const device = (options.gpuDevicePresent ?? gpuDeviceNodePresent)();
+  const hardware = device ? [HARDWARE_ATTEMPT] : [];
+  const attempts = kind === 'hardware' ? hardware : kind === 'software' ? softwareAttempts : [...hardware, ...softwareAttempts];
   const found: string[] = vulkan || kind === 'hardware' ? [] : ['vulkan: no Vulkan loader (libvulkan.so.1)'];
+  if (!device && kind !== 'software') found.unshift('default: no GPU device (/dev/dri/renderD*, /dev/nvidia*)');
   for (const attempt of attempts) {
     let adapter: GpuAdapter | null;
     let gpu: Gpu;

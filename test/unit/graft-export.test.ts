@@ -28,7 +28,7 @@ before(async () => {
     // Negative slopes too: the interval of a·x + b swaps its ends.
     net.setGraft(layer, mask, Float32Array.from({ length: n }, () => rng() * 2 - 1), Float32Array.from({ length: n }, () => rng() - 0.5));
   });
-  bytes = exportStandardOnnx(net, 'grafted.onnx').bytes;
+  bytes = (await exportStandardOnnx(net, 'grafted.onnx')).bytes;
 });
 
 function inputs(count: number, seed: number): Float32Array {
@@ -41,7 +41,7 @@ test('the exported model uses standard ops only and runs in onnxruntime with gra
   const count = 16;
   const x = inputs(count, 5);
   const tfjsLogits = tf.tidy(() => net.logits(tf.tensor2d(x, [count, SIZES[0]])).dataSync());
-  const graftedIr = evaluate(net.toGraph('grafted-relu'), x, count, 'float32').get('logits')!;
+  const graftedIr = evaluate((await net.toGraph('grafted-relu')), x, count, 'float32').get('logits')!;
   let maxOrt = 0, maxIr = 0;
   for (let i = 0; i < count; i++) {
     const feeds = { input: new ort.Tensor('float32', x.subarray(i * 12, (i + 1) * 12), [1, 12]) };
@@ -55,8 +55,8 @@ test('the exported model uses standard ops only and runs in onnxruntime with gra
   assert.ok(maxIr < 1e-5, `tfjs differs from the GraftedRelu forward by ${maxIr}`);
 });
 
-test('the loader recognises the exported pattern as GraftedRelu nodes; inspect reports the grafted counts', () => {
-  const { model } = exportStandardOnnx(net, 'grafted.onnx');
+test('the loader recognises the exported pattern as GraftedRelu nodes; inspect reports the grafted counts', async () => {
+  const { model } = await exportStandardOnnx(net, 'grafted.onnx');
   const grafted = model.graph.nodes.filter((n) => n.opType === 'GraftedRelu');
   assert.deepEqual(grafted.map((n) => n.name), ['relu1', 'relu2']);
   assert.ok(!model.graph.nodes.some((n) => n.opType === 'Relu' || n.opType === 'Mul'), 'no pattern node is left');
@@ -64,18 +64,18 @@ test('the loader recognises the exported pattern as GraftedRelu nodes; inspect r
   // The recognised graph computes what the file computes.
   const x = inputs(4, 9);
   const recognised = evaluate(model.graph, x, 4, 'float64').get('logits')!;
-  const direct = evaluate(net.toGraph('grafted-relu'), x, 4, 'float64').get('logits')!;
+  const direct = evaluate((await net.toGraph('grafted-relu')), x, 4, 'float64').get('logits')!;
   recognised.forEach((v, i) => assert.ok(Math.abs(v - direct[i]) < 1e-6));
   // And the trainable network reads it back with the same grafts.
   const again = new TrainableNetwork(model.graph);
-  assert.deepEqual(Array.from(again.graft(0)!.mask), Array.from(masks[0]));
+  assert.deepEqual(Array.from((await again.graft(0))!.mask), Array.from(masks[0]));
   again.dispose();
   const report = inspectModelBytes(bytes, 'grafted.onnx');
   assert.deepEqual(report.reluLayers.map((l) => [l.name, l.size, l.grafted]), [['relu1', 10, 5], ['relu2', 8, 3]]);
 });
 
-test('bounds count grafted neurons as grafted, never unstable, and their intervals are exact: width = |a|·input width', () => {
-  const { model } = exportStandardOnnx(net, 'grafted.onnx');
+test('bounds count grafted neurons as grafted, never unstable, and their intervals are exact: width = |a|·input width', async () => {
+  const { model } = await exportStandardOnnx(net, 'grafted.onnx');
   const bg = buildBoundGraph(model.graph, 'ibp');
   const region = linfBall(inputs(1, 2), 0.3);
   for (const method of ['ibp', 'crown'] as const) {
@@ -98,7 +98,7 @@ test('bounds count grafted neurons as grafted, never unstable, and their interva
 });
 
 test('certify reports the grafted counts of an in-memory exported model', async () => {
-  const { model } = exportStandardOnnx(net, 'grafted.onnx');
+  const { model } = await exportStandardOnnx(net, 'grafted.onnx');
   const x = inputs(6, 4);
   const data: DataSet = { name: 'tiny', source: 'tiny', inputs: x, labels: Int32Array.from([0, 1, 2, 0, 1, 2]), count: 6, total: 6, offset: 0, inputShape: [12], range: [0, 1] };
   const report = await certifyDataSet(model, data, { eps: 0.01, workers: 1 });

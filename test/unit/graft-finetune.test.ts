@@ -35,7 +35,7 @@ test('fine-tuning a grafted network a few steps reduces its loss, trains a and b
   const train = blobs(128, 1), validation = blobs(64, 2);
   net.setGraft(0, Uint8Array.from({ length: 16 }, (_, j) => j % 2));
   net.setGraft(1, Uint8Array.from({ length: 16 }, (_, j) => (j < 8 ? 1 : 0)));
-  const slopeBefore = net.graft(0)!.slope;
+  const slopeBefore = (await net.graft(0))!.slope;
   const before = loss(net, train);
   const progress: number[] = [];
   const result = await finetune(net, train, validation, { eps: 0.02, epochs: 4, batchSize: 32, lrWeights: 1e-2, onProgress: (p) => progress.push(p.epoch) });
@@ -44,7 +44,7 @@ test('fine-tuning a grafted network a few steps reduces its loss, trains a and b
   assert.equal(result.epochs.length, 5, 'epoch 0 (the start) and 4 epochs');
   assert.ok(result.bestEpoch >= 1);
   assert.ok(progress.includes(4));
-  const g = net.graft(0)!;
+  const g = (await net.graft(0))!;
   assert.ok(g.slope.some((a, j) => g.mask[j] === 1 && Math.abs(a - slopeBefore[j]) > 1e-4), 'grafted slopes were trained');
   net.dispose();
 });
@@ -60,7 +60,7 @@ test('pruning mode keeps a = b = 0 while the weights train', async () => {
     eps: 0.02, epochs: 2, batchSize: 16, trainGraft: false,
     onProgress: (p) => { if (p.epoch === 2 && p.validation !== undefined) trained = Float32Array.from(net.weights()[0].dataSync()); },
   });
-  const g = net.graft(0)!;
+  const g = (await net.graft(0))!;
   assert.ok(g.slope.every((a) => a === 0) && g.intercept.every((b) => b === 0));
   assert.ok(trained !== undefined && trained.some((w, i) => w !== w0[i]), 'the weights trained');
   net.dispose();

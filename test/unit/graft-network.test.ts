@@ -120,7 +120,7 @@ describe('TrainableNetwork', () => {
     net.dispose();
   });
 
-  test('a depthwise Conv (group = channels, multiplier 2, dilation 2) matches the float64 forward pass', () => {
+  test('a depthwise Conv (group = channels, multiplier 2, dilation 2) matches the float64 forward pass', async () => {
     const rng = seededRandom(9);
     const graph = graphOf(
       { name: 'x', dtype: 'float32', shape: [1, 2, 6, 6] },
@@ -171,12 +171,12 @@ describe('TrainableNetwork', () => {
     }
   });
 
-  test('toGraph exports trained weights that the float64 forward pass reproduces', () => {
+  test('toGraph exports trained weights that the float64 forward pass reproduces', async () => {
     const graph = cnnGraph();
     const net = new TrainableNetwork(graph);
     for (const w of net.weights()) w.assign(tf.tidy(() => w.mul(1.1)));
     const x = randomArray(2 * 50, seededRandom(5));
-    const exported = net.toGraph();
+    const exported = (await net.toGraph());
     const expected = evaluate(exported, x, 2, 'float64').get('y')!;
     const before = evaluate(graph, x, 2, 'float64').get('y')!;
     const actual = tf.tidy(() => net.logits(tf.tensor(Float32Array.from(x), [2, 2, 5, 5])).dataSync());
@@ -185,7 +185,7 @@ describe('TrainableNetwork', () => {
     net.dispose();
   });
 
-  test('a grafted layer is a·x+b where the mask is 1 and relu where it is 0', () => {
+  test('a grafted layer is a·x+b where the mask is 1 and relu where it is 0', async () => {
     // Identity weights make the ReLU input equal the network input.
     const graph = graphOf(
       { name: 'x', dtype: 'float32', shape: [1, 4] },
@@ -211,21 +211,21 @@ describe('TrainableNetwork', () => {
     net.setGraft(0, new Uint8Array([1, 0, 1, 0]), 0.5, 0.25);
     close(run(), xs.map((r) => r.map((v, j) => (j % 2 === 0 ? 0.5 * v + 0.25 : Math.max(0, v)))));
     assert.equal(net.graftParams().length, 2);
-    assert.deepEqual(Array.from(net.graft(0)!.mask), [1, 0, 1, 0]);
+    assert.deepEqual(Array.from((await net.graft(0))!.mask), [1, 0, 1, 0]);
 
     // The standard-ONNX export of the graft computes the same function in the IR's forward pass.
-    const exported = evaluate(net.toGraph(), Float64Array.from(xs.flat()), 2, 'float64').get('y')!;
+    const exported = evaluate((await net.toGraph()), Float64Array.from(xs.flat()), 2, 'float64').get('y')!;
     assertClose(exported, run().flat(), 1e-6, 'exported graft');
 
     // The GraftedRelu form (what the bounds engine reads) rebuilds the same grafted network.
-    const nodeForm = net.toGraph('grafted-relu');
+    const nodeForm = (await net.toGraph('grafted-relu'));
     assert.deepEqual(nodeForm.nodes.map((n) => n.opType), ['Gemm', 'GraftedRelu']);
     const rebuilt = new TrainableNetwork(nodeForm);
-    assert.deepEqual(rebuilt.graft(0), net.graft(0));
+    assert.deepEqual((await rebuilt.graft(0)), (await net.graft(0)));
     close(tf.tidy(() => rebuilt.logits(tf.tensor2d(xs)).arraySync() as number[][]), run());
-    assert.deepEqual(rebuilt.toGraph().nodes.map((n) => n.opType), ['Gemm', 'Mul', 'Relu', 'Mul', 'Add', 'Add']);
+    assert.deepEqual((await rebuilt.toGraph()).nodes.map((n) => n.opType), ['Gemm', 'Mul', 'Relu', 'Mul', 'Add', 'Add']);
     rebuilt.clearGraft(0);
-    assert.deepEqual(rebuilt.toGraph().nodes.map((n) => n.opType), ['Gemm', 'Relu'], 'an ungrafted GraftedRelu exports as Relu');
+    assert.deepEqual((await rebuilt.toGraph()).nodes.map((n) => n.opType), ['Gemm', 'Relu'], 'an ungrafted GraftedRelu exports as Relu');
     rebuilt.dispose();
 
     net.clearGraft(0);
@@ -250,7 +250,7 @@ describe('TrainableNetwork', () => {
     assert.throws(() => new TrainableNetwork(graph), /does not support: Sigmoid, Softmax/);
   });
 
-  test('a few Adam steps on a tiny set reduce the loss, for weights and graft parameters alike', () => {
+  test('a few Adam steps on a tiny set reduce the loss, for weights and graft parameters alike', async () => {
     const net = TrainableNetwork.mlp([8, 16, 16, 3], { seed: 1 });
     const rng = seededRandom(11);
     const x = tf.tensor2d(Array.from({ length: 32 }, () => Array.from({ length: 8 }, () => rng())));
@@ -258,7 +258,7 @@ describe('TrainableNetwork', () => {
     net.setGraft(1, Uint8Array.from({ length: 16 }, (_, i) => i % 2));
     const loss = (): number => tf.tidy(() => crossEntropy(net.logits(x), y).dataSync()[0]);
     const start = loss();
-    const slopesBefore = net.graft(1)!.slope;
+    const slopesBefore = (await net.graft(1))!.slope;
     const weightOpt = tf.train.adam(1e-2);
     const graftOpt = tf.train.adam(1e-2);
     for (let i = 0; i < 30; i++) {
@@ -267,7 +267,7 @@ describe('TrainableNetwork', () => {
     }
     const end = loss();
     assert.ok(end < 0.8 * start, `loss ${start} → ${end}`);
-    const slopesAfter = net.graft(1)!.slope;
+    const slopesAfter = (await net.graft(1))!.slope;
     assert.ok(slopesAfter.some((a, i) => i % 2 === 1 && Math.abs(a - slopesBefore[i]) > 1e-3), 'grafted slopes train');
     assert.ok(slopesAfter.every((a, i) => i % 2 === 1 || a === slopesBefore[i]), 'ungrafted slopes get no gradient');
     tf.dispose([x, y]);
@@ -286,7 +286,7 @@ describe('TrainableNetwork', () => {
     assert.deepEqual(again.constants.get('fc1.weight')!.data, g.constants.get('fc1.weight')!.data, 'seeded');
   });
 
-  test('no tensors leak from forward passes and disposal', () => {
+  test('no tensors leak from forward passes and disposal', async () => {
     const before = tf.memory().numTensors;
     const net = new TrainableNetwork(cnnGraph());
     net.setGraft(0, new Uint8Array(24).fill(1));

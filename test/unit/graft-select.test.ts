@@ -49,13 +49,13 @@ function close(actual: ArrayLike<number>, expected: number[], tol = 1e-5): void 
   expected.forEach((e, i) => assert.ok(Math.abs(actual[i] - e) < tol, `[${i}] ${actual[i]} ≠ ${e}`));
 }
 
-test('significance is the mean |pre-activation| per neuron; the gradient variant is 0 for a dead neuron', () => {
+test('significance is the mean |pre-activation| per neuron; the gradient variant is 0 for a dead neuron', async () => {
   const net = new TrainableNetwork(handMadeGraph());
   try {
-    const s = significance(net, samples, 'magnitude');
+    const s = await significance(net, samples, 'magnitude');
     close(s[0], [(0.5 + 0.3 + 0.02) / 3, (0.02 + 0.04 + 1) / 3, 5, 1]);
     close(s[1], [(0.2 + 0 + 0.28) / 3, 0.5]);
-    const g = significance(net, samples, 'gradient');
+    const g = await significance(net, samples, 'gradient');
     assert.equal(g[0][3], 0, 'the always-inactive neuron has no gradient');
     assert.ok(g[0][0] > 0 && g[1][0] >= 0);
   } finally {
@@ -63,27 +63,27 @@ test('significance is the mean |pre-activation| per neuron; the gradient variant
   }
 });
 
-test('instability counts l < 0 < u per neuron over the samples, with IBP and with CROWN', () => {
+test('instability counts l < 0 < u per neuron over the samples, with IBP and with CROWN', async () => {
   const net = new TrainableNetwork(handMadeGraph());
   try {
     for (const method of ['ibp', 'crown'] as const) {
-      const u = instability(net, samples, { eps: 0.05, method });
+      const u = await instability(net, samples, { eps: 0.05, method });
       close(u[0], [1, 2, 0, 0]);
       close(u[1], [1, 0]);
     }
     // A grafted neuron is never unstable.
     net.setGraft(0, Uint8Array.from([0, 1, 0, 0]));
-    close(instability(net, samples, { eps: 0.05, method: 'crown' })[0], [1, 0, 0, 0]);
+    close((await instability(net, samples, { eps: 0.05, method: 'crown' }))[0], [1, 0, 0, 0]);
   } finally {
     net.dispose();
   }
 });
 
-test('each criterion picks the expected neurons of the hand-made network', () => {
+test('each criterion picks the expected neurons of the hand-made network', async () => {
   const net = new TrainableNetwork(handMadeGraph());
   try {
-    const s = significance(net, samples);
-    const u = instability(net, samples, { eps: 0.05, method: 'ibp' });
+    const s = await significance(net, samples);
+    const u = await instability(net, samples, { eps: 0.05, method: 'ibp' });
     const pick = (criterion: 'magnitude' | 'instability' | 'mixed', ratio: number) =>
       selectNeurons(s, u, { ratio, criterion }).masks.map((m) => Array.from(m));
     // 6 neurons; ratio 1/3 → 2 chosen.
