@@ -1,6 +1,7 @@
 // CROWN: every pre-activation bounded by a full backward pass to the input, layer by layer, then the output rows.
 import { backwardBound, type RelaxationMap } from './backward';
-import { chainApplies, chainPlan, chainRows } from './chain';
+import { chainApplies, chainPlan } from './chain';
+import { chainRowsParallel } from './parallel';
 import { allowance } from './float';
 import type { BoundGraph } from './graph';
 import type { Interval } from './ibp';
@@ -109,7 +110,7 @@ function valueBounds(
   const plan = chainPlan(bg);
   const k = plan?.level.get(value);
   if (plan != null && k !== undefined && chainApplies(plan, relaxations, k)) {
-    const raw = chainRows(plan, relaxations, region, k, { kind: 'neurons', neurons });
+    const raw = chainRowsParallel(plan, relaxations, region, k, { kind: 'neurons', neurons });
     return splitPairs(raw, size);
   }
   return neuronBounds(bg, relaxations, region, value, size, neurons);
@@ -137,7 +138,7 @@ export function crownSpec(
   const n = bg.outputSize;
   const plan = chainPlan(bg);
   if (plan !== null && chainApplies(plan, relaxations, plan.segments))
-    return splitPairs(chainRows(plan, relaxations, region, plan.segments, { kind: 'matrix', rows, count }), count);
+    return splitPairs(chainRowsParallel(plan, relaxations, region, plan.segments, { kind: 'matrix', rows, count }), count);
   const raw = boundRows(bg, relaxations, region, bg.output, n, 2 * count, (r, out, o) => {
     const s = r & 1 ? -1 : 1;
     const src = (r >> 1) * n;
