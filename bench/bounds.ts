@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadModelFile } from '../server/onnx/load';
 import { buildBoundGraph, computeBounds, linfBall, marginSpec } from '../server/bounds/index';
+import { boundsHelperStats, stopBoundsHelper } from '../server/bounds/parallel';
 
 const lirpa = path.resolve(__dirname, '..', '..', 'shared', 'benchmarks', 'lirpa');
 const args = process.argv.slice(2);
@@ -64,5 +65,7 @@ const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
 for (const r of rows) console.log(r.map((v, c) => (c < 2 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  '));
 console.log('\nauto_LiRPA times: its own compute_bounds wall time (min of repeats, 2 threads) from the reference JSONs,');
 console.log('on an already built BoundedModule; ours: computeBounds on a prebuilt BoundGraph (median and min of repeats,');
-console.log('one thread, after warm-up). One-time builds, outside the timed region:');
+const threads = process.env.GRAFTCERT_BOUND_THREADS === '1' ? 'one thread (GRAFTCERT_BOUND_THREADS=1)' : `two threads: ${boundsHelperStats().handoffs} CROWN passes split with the helper thread`;
+console.log(`${threads}, after warm-up). One-time builds, outside the timed region:`);
 for (const b of builds) console.log('  ' + b);
+void stopBoundsHelper();
