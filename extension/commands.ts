@@ -29,6 +29,8 @@ export interface Views {
   verifyResults: VerifyResults;
   /** The latest run of each model (by file URI), for Open Report. */
   lastRuns: Map<string, LastRun>;
+  /** The model file's modification time when its run was recorded: a later change on disk drops the run. */
+  runFileTimes: Map<string, number>;
 }
 
 export type LastRun =
@@ -38,6 +40,31 @@ export type LastRun =
   | { kind: 'graft'; report: GraftReport; model: string; dataNote: string };
 
 type CommandFactory = (ctx: Ctx, views: Views) => Handler;
+
+/** Records `run` as the latest of `model`, with the file's modification time now. */
+async function recordRun(views: Views, model: vscode.Uri, run: LastRun): Promise<void> {
+  views.lastRuns.set(model.toString(), run);
+  try {
+    views.runFileTimes.set(model.toString(), (await vscode.workspace.fs.stat(model)).mtime);
+  } catch {
+    views.runFileTimes.delete(model.toString());
+  }
+}
+
+/** A model file changed or was deleted: its recorded run (if the file is not the version it ran on) is dropped. */
+export async function forgetStaleRun(views: Views, model: vscode.Uri): Promise<void> {
+  const key = model.toString();
+  if (!views.lastRuns.has(key)) return;
+  let mtime: number | undefined;
+  try {
+    mtime = (await vscode.workspace.fs.stat(model)).mtime;
+  } catch {
+    mtime = undefined;
+  }
+  if (mtime !== undefined && mtime === views.runFileTimes.get(key)) return;
+  views.lastRuns.delete(key);
+  views.runFileTimes.delete(key);
+}
 
 export const commandTable: Readonly<Record<string, CommandFactory>> = {
   'graftcert.inspectModel': inspectModel,
@@ -265,6 +292,7 @@ function certifyModel(ctx: Ctx, views: Views): Handler {
       const model = await resolveModel(arg, 'Certify');
       if (!model) return;
       const name = basename(model);
+      if (!(await ctx.longRunConsent.allow('certify', name))) return;
       const inspect = await requestInspect(ctx, model);
       const eps = options?.eps ?? (options ? ctx.config.epsilon : await askEps(ctx.config.epsilon));
       if (eps === undefined) return;
@@ -282,7 +310,7 @@ function certifyModel(ctx: Ctx, views: Views): Handler {
             client.sendRequest(boundsRequest, { uri: model.toString(), eps, method, clip: [0, 1] }),
           ),
         );
-        views.lastRuns.set(model.toString(), { kind: 'bounds', report, dataNote: choice.note });
+        await recordRun(views, model, { kind: 'bounds', report, dataNote: choice.note });
         const unstable = report.layers.reduce((s, l) => s + l.unstable, 0);
         const neurons = report.layers.reduce((s, l) => s + l.size, 0);
         await openModelText(views, model);
@@ -295,7 +323,7 @@ function certifyModel(ctx: Ctx, views: Views): Handler {
           client.sendRequest(certifyRequest, { uri: model.toString(), data, eps, method, count, workers: ctx.config.workers, ...ids }),
         ),
       );
-      views.lastRuns.set(model.toString(), { kind: 'certify', report, dataNote: choice.note });
+      await recordRun(views, model, { kind: 'certify', report, dataNote: choice.note });
       await openModelText(views, model);
       const partial = report.cancelled ? ` (cancelled after ${report.count} samples)` : '';
       offerReport(
@@ -332,6 +360,7 @@ function verifyProperty(ctx: Ctx, views: Views): Handler {
       if (!property || !model) return;
       const client = await requireMethod(ctx, verifyRequest.method, 'Verify Property');
       if (!client) return;
+      if (!(await ctx.longRunConsent.allow('verify', `${basename(property)} against ${basename(model)}`))) return;
       const p = property;
       const m = model;
       const report: VerifyReport = await ctx.runJob(`verifying ${basename(p)}`, (c) =>
@@ -359,6 +388,7 @@ function graftModel(ctx: Ctx, views: Views): Handler {
       const client = await requireMethod(ctx, graftRequest.method, 'Graft Model');
       if (!client) return;
       const name = basename(model);
+      if (!(await ctx.longRunConsent.allow('graft', name))) return;
       const inspect = await requestInspect(ctx, model);
       const eps = options?.eps ?? (options ? ctx.config.epsilon : await askEps(ctx.config.epsilon));
       if (eps === undefined) return;
@@ -384,8 +414,8 @@ function graftModel(ctx: Ctx, views: Views): Handler {
       );
       const grafted = vscode.Uri.file(report.out);
       const run: LastRun = { kind: 'graft', report, model: model.toString(), dataNote: `data ${data}` };
-      views.lastRuns.set(model.toString(), run);
-      views.lastRuns.set(grafted.toString(), run);
+      await recordRun(views, model, run);
+      await recordRun(views, grafted, run);
       await openModelText(views, grafted);
       offerReport(
         grafted,

@@ -6,6 +6,14 @@ export const configSection = 'graftcert';
 export type BoundMethodSetting = 'ibp' | 'crown' | 'alpha-crown';
 export type ComputeBackendSetting = 'auto' | 'gpu' | 'native' | 'webgpu' | 'wasm' | 'cpu';
 
+/** `graftcert.limits.<key>` → the backend's variable (server/limits.ts reads them). */
+const limitVariables: Readonly<Record<string, string>> = {
+  modelMb: 'GRAFTCERT_MAX_MODEL_MB',
+  tensorElements: 'GRAFTCERT_MAX_TENSOR_ELEMENTS',
+  domains: 'GRAFTCERT_MAX_DOMAINS',
+  memoryMb: 'GRAFTCERT_MAX_MEMORY_MB',
+};
+
 const methods: readonly BoundMethodSetting[] = ['ibp', 'crown', 'alpha-crown'];
 const backends: readonly ComputeBackendSetting[] = ['auto', 'gpu', 'native', 'webgpu', 'wasm', 'cpu'];
 
@@ -79,13 +87,23 @@ export class Config {
     return typeof v === 'number' && v >= 0 && v <= 1 ? v : 0.5;
   }
 
+  /** Resource limits (`graftcert.limits.*`) as the backend's GRAFTCERT_MAX_* variables; unset ones keep its defaults. */
+  get limitEnv(): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [key, variable] of Object.entries(limitVariables)) {
+      const v = this.cfg.get<number>(`limits.${key}`);
+      if (typeof v === 'number' && Number.isFinite(v) && v > 0) env[variable] = String(v);
+    }
+    return env;
+  }
+
   /** The environment the backend process gets on top of the extension host's. */
   backendEnv(): Record<string, string> {
-    return { GRAFTCERT_BACKEND: this.computeBackend, ...this.serverExtraEnv };
+    return { GRAFTCERT_BACKEND: this.computeBackend, ...this.limitEnv, ...this.serverExtraEnv };
   }
 
   /** True when a change touches a setting that only takes effect after a backend restart. */
   static needsRestart(event: vscode.ConfigurationChangeEvent): boolean {
-    return ['server.path', 'server.extraEnv', 'compute.backend'].some((key) => event.affectsConfiguration(`${configSection}.${key}`));
+    return ['server.path', 'server.extraEnv', 'compute.backend', 'limits'].some((key) => event.affectsConfiguration(`${configSection}.${key}`));
   }
 }

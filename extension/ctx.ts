@@ -5,6 +5,7 @@ import { backendStatusNotification } from '../server/protocol/requests';
 import { CrashHandler, createClient } from './client';
 import { Config } from './config';
 import { StatusItem } from './status';
+import { LongRunConsent } from './trust';
 
 /** How long a restart waits for the old backend to exit before abandoning it. */
 const stopTimeoutMs = 2000;
@@ -13,6 +14,8 @@ const restartWaitMs = 30_000;
 
 export class Ctx {
   readonly config = new Config();
+  /** Restricted Mode: whether the user allowed long runs this session. */
+  readonly longRunConsent = new LongRunConsent();
   readonly outputChannel: vscode.OutputChannel;
   private readonly status: StatusItem;
   private client: LanguageClient | undefined;

@@ -1,6 +1,6 @@
 // Extension entry point: only wiring — the Ctx, the command table, the model views, verification results and tasks.
 import * as vscode from 'vscode';
-import { type Views, commandTable, defaultData, requestInspect, requestModelText, showStartFailure } from './commands';
+import { type Views, commandTable, defaultData, forgetStaleRun, requestInspect, requestModelText, showStartFailure } from './commands';
 import { Config } from './config';
 import { Ctx } from './ctx';
 import type { RobustnessReport } from '../server/report/model';
@@ -29,7 +29,7 @@ export async function activate(extCtx: vscode.ExtensionContext): Promise<Graftce
     (model) => requestModelText(context, model),
   );
   const verifyResults = new VerifyResults();
-  const views: Views = { models, verifyResults, lastRuns: new Map() };
+  const views: Views = { models, verifyResults, lastRuns: new Map(), runFileTimes: new Map() };
   context.pushExtCleanup(models);
   context.pushExtCleanup(verifyResults);
   context.pushExtCleanup(vscode.workspace.registerTextDocumentContentProvider(modelScheme, models));
@@ -40,9 +40,12 @@ export async function activate(extCtx: vscode.ExtensionContext): Promise<Graftce
   const watcher = vscode.workspace.createFileSystemWatcher('**/*.onnx');
   context.pushExtCleanup(watcher);
   context.pushExtCleanup(watcher.onDidChange((model) => {
+    // The run of the old file is not the new file's: Open Report must not show it as such.
+    void forgetStaleRun(views, model);
     const view = modelTextUri(model);
     if (vscode.workspace.textDocuments.some((d) => d.uri.toString() === view.toString())) models.reload(view);
   }));
+  context.pushExtCleanup(watcher.onDidDelete((model) => void forgetStaleRun(views, model)));
   const taskProvider = new GraftcertTaskProvider(
     context,
     (model) => requestInspect(context, model).catch(() => undefined),

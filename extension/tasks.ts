@@ -68,6 +68,8 @@ export class GraftcertTaskProvider implements vscode.TaskProvider {
   ) {}
 
   async provideTasks(): Promise<vscode.Task[]> {
+    // VS Code itself asks for trust before listing or running tasks; in Restricted Mode offer none all the same.
+    if (!vscode.workspace.isTrusted) return [];
     const tasks: vscode.Task[] = [];
     const { models, properties } = openFiles();
     for (const model of models) {

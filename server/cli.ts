@@ -6,6 +6,7 @@ import { graftCommand } from './commands/graft';
 import { inspectCommand } from './commands/inspect';
 import { boundsCommand } from './commands/bounds';
 import { verifyCommand } from './commands/verify';
+import { LimitError } from './limits';
 
 /** Adding a command is one line here (and its module under server/commands/). */
 const commands: readonly Command[] = [
@@ -68,6 +69,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof InputError) {
       processIO.stderr(cliErrorLine(error) + '\n');
+      return ExitCode.badInput;
+    }
+    if (error instanceof LimitError) {
+      // A configured limit is bad input, not a bug: the model or property is too big for the limits in force.
+      const subject = error.subject ?? rest.find((word) => /\.onnx$/i.test(word));
+      processIO.stderr(cliErrorLine(new InputError(subject, error.problem, error.remedy)) + '\n');
       return ExitCode.badInput;
     }
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);

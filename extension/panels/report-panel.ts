@@ -318,7 +318,8 @@ function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & 
   };
 }
 
-function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+/** The panel's page: strict CSP (nothing but the nonce'd bundle runs; no remote source); exported for its test (security.test.ts). */
+export function webviewHtml(webview: Pick<vscode.Webview, 'cspSource' | 'asWebviewUri'>, extensionUri: vscode.Uri): string {
   const nonce = makeNonce();
   const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', name)).toString();
   const csp = [

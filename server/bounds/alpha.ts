@@ -6,6 +6,7 @@ import type { BoundGraph } from './graph';
 import type { Interval } from './ibp';
 import type { ElementwiseRelaxation, Relaxation } from './ops/types';
 import type { Region } from './region';
+import { checkBoundMemory } from './memory';
 
 export interface AlphaOptions {
   iterations: number;
@@ -34,6 +35,7 @@ export function alphaCrown(
   options: Partial<AlphaOptions>,
   refine?: (value: string, b: Interval) => Interval,
 ): { output: Interval; preActivations: Map<string, Interval> } {
+  checkBoundMemory(bg, 'alpha-crown');
   const opts = { ...defaultAlphaOptions, ...options };
   const relaxations = new Map<number, Relaxation>(state.relaxations);
   const pre = new Map<string, Interval>(state.preActivations);

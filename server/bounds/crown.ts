@@ -7,6 +7,7 @@ import type { BoundGraph } from './graph';
 import type { Interval } from './ibp';
 import type { Relaxation } from './ops/types';
 import type { Region } from './region';
+import { checkBoundMemory } from './memory';
 
 /** Row blocks hold at most this many coefficients per value (rows × size), to bound memory. */
 const BLOCK_ELEMENTS = 1 << 22;
@@ -74,6 +75,7 @@ export function crownPreActivations(
   region: Region,
   refine?: (value: string, b: Interval) => Interval,
 ): CrownState {
+  checkBoundMemory(bg, 'crown');
   const preActivations = new Map<string, Interval>();
   const relaxations = new Map<number, Relaxation>();
   preActivations.set(bg.input, { lower: region.lower, upper: region.upper });

@@ -6,11 +6,13 @@ import { crownPreActivations, crownSpec } from './crown';
 import { buildBoundGraph, type BoundGraph } from './graph';
 import { ibpAll, ibpSpec, type Interval } from './ibp';
 import { identitySpec, type Region, type Specification } from './region';
+import { checkBoundMemory } from './memory';
 
 export { linfBall, identitySpec, marginSpec, type Region, type Specification } from './region';
 export { buildBoundGraph, UnsupportedModelError, type BoundGraph } from './graph';
 export type { Interval } from './ibp';
 export type { AlphaOptions } from './alpha';
+export { boundMemoryEstimate, checkBoundMemory } from './memory';
 
 export interface ComputeOptions {
   method: BoundMethod;
@@ -80,6 +82,7 @@ export function summariseLayers(bg: BoundGraph, preActivations: ReadonlyMap<stri
 export function computeBounds(graph: Graph | BoundGraph, region: Region, options: ComputeOptions): BoundsResult {
   const t0 = performance.now();
   const bg = 'ops' in graph ? graph : buildBoundGraph(graph, options.method);
+  checkBoundMemory(bg, options.method);
   if (region.lower.length !== bg.inputSize || region.upper.length !== bg.inputSize)
     throw new RangeError(`the input region has ${region.lower.length} elements but the model input has ${bg.inputSize}`);
   const spec = options.spec ?? null;

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { buildBoundGraph } from '../bounds/index';
+import { buildBoundGraph, checkBoundMemory } from '../bounds/index';
 import { checkFits, type DataSet } from '../data/index';
 import type { LoadedModel } from '../onnx/load';
 import type { BoundMethod, CertifyReport, LayerBoundsSummary } from '../protocol/requests';
@@ -65,6 +65,8 @@ export async function certifyDataSet(model: LoadedModel, dataSet: DataSet, optio
   const started = performance.now();
   const settings = validateSettings(dataSet, options);
   const boundGraph = buildBoundGraph(model.graph, settings.method);
+  // Here rather than in each worker, so that a model over the memory limit is refused with one clear error.
+  checkBoundMemory(boundGraph, settings.method);
   checkFits(dataSet, model.graph.inputs[0].shape, boundGraph.outputSize);
   const layers = reluLayers(boundGraph);
   const total = Math.min(options.count ?? dataSet.count, dataSet.count);

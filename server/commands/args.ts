@@ -7,6 +7,7 @@
 // tasks turns it into a Problems entry; about a flag or a word it stays `graftcert: <subject>: <why> — <remedy>`.
 import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import { BACKEND_PREFERENCES, backendPreferenceFromEnv, type BackendPreference } from '../tensor/preference';
+import { setLimits } from '../limits';
 
 export const ExitCode = {
   ok: 0,
@@ -333,4 +334,41 @@ export function requireFile(file: string, what: string): void {
   } catch {
     throw new InputError(file, `cannot be read (permission denied)`, 'check its permissions');
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource limits (server/limits.ts): the same four flags on every command that loads a model or property
+
+export const limitFlags = {
+  'max-model-mb': { kind: 'number', value: 'MB', min: 1, help: 'largest model file read, MB (default 1024; GRAFTCERT_MAX_MODEL_MB)' },
+  'max-tensor-elements': {
+    kind: 'number',
+    value: 'N',
+    integer: true,
+    min: 1,
+    help: 'largest tensor (weights, constants, activations, property inputs), elements (default 268435456; GRAFTCERT_MAX_TENSOR_ELEMENTS)',
+  },
+  'max-domains': {
+    kind: 'number',
+    value: 'N',
+    integer: true,
+    min: 1,
+    help: 'open branch-and-bound domains before verify answers unknown (default 100000; GRAFTCERT_MAX_DOMAINS)',
+  },
+  'max-memory-mb': { kind: 'number', value: 'MB', min: 1, help: 'largest estimated memory of a bound computation, MB (default 4096; GRAFTCERT_MAX_MEMORY_MB)' },
+} as const satisfies FlagSpecs;
+
+/** Puts the --max-* flags given into force for this process and the worker threads it starts. */
+export function applyLimitFlags(flags: {
+  'max-model-mb'?: number;
+  'max-tensor-elements'?: number;
+  'max-domains'?: number;
+  'max-memory-mb'?: number;
+}): void {
+  setLimits({
+    modelMb: flags['max-model-mb'],
+    tensorElements: flags['max-tensor-elements'],
+    domains: flags['max-domains'],
+    memoryMb: flags['max-memory-mb'],
+  });
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { loadModelFile } from '../onnx/load';
 import type { BoundMethod, BoundsReport } from '../protocol/reports';
 import { buildBoundGraph, computeBounds, linfBall, marginSpec, toBoundsReport, UnsupportedModelError, type BoundGraph } from '../bounds/index';
-import { type Command, type CommandSpec, InputError, jsonFlag, note, parseArgs, requireFile, writeResult } from './args';
+import { applyLimitFlags, type Command, type CommandSpec, InputError, jsonFlag, limitFlags, note, parseArgs, requireFile, writeResult } from './args';
 import { modelInputError } from './model-errors';
 
 const flags = {
@@ -13,6 +13,7 @@ const flags = {
   clip: { kind: 'string', value: 'LO,HI', help: 'clip the box to [LO, HI] (e.g. 0,1 for pixels)' },
   margin: { kind: 'number', value: 'LABEL', integer: true, help: 'also bound the margins y_LABEL − y_j (certified iff all > 0)' },
   json: jsonFlag,
+  ...limitFlags,
 } as const;
 
 const spec = {
@@ -76,6 +77,7 @@ export const boundsCommand: Command = {
   async run(argv, io) {
     const args = parseArgs(spec, argv, io);
     if (!args) return 0;
+    applyLimitFlags(args.flags);
     const [file] = args.positionals;
     const eps = args.flags.eps;
     if (!Number.isFinite(eps) || eps <= 0) throw new InputError('--eps', `must be a number > 0, got ${eps}`, 'e.g. --eps 0.02');

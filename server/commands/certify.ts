@@ -4,7 +4,7 @@ import { CertifySettingError, certifyDataSet } from '../certify/dataset';
 import { DataError, loadDataSet, type DataSet } from '../data/index';
 import { loadModelFile, type LoadedModel } from '../onnx/load';
 import type { CertifyReport } from '../protocol/requests';
-import { type Command, type CommandSpec, type FlagSpecs, InputError, inputErrorOfSentence, jsonFlag, parseArgs, requireFile, writeResult } from './args';
+import { applyLimitFlags, type Command, type CommandSpec, type FlagSpecs, InputError, inputErrorOfSentence, jsonFlag, limitFlags, parseArgs, requireFile, writeResult } from './args';
 import { modelInputError } from './model-errors';
 
 const spec = {
@@ -25,6 +25,7 @@ const spec = {
     clip: { kind: 'string', value: 'LO,HI', help: 'clip each ball to [LO, HI] (default: the data set\'s range, [0, 1] for MNIST)' },
     workers: { kind: 'number', value: 'N', integer: true, min: 1, help: 'worker threads (default min(2, cores); 1 = this thread)' },
     json: jsonFlag,
+    ...limitFlags,
   },
 } as const satisfies CommandSpec<FlagSpecs>;
 
@@ -35,6 +36,7 @@ export const certifyCommand: Command = {
   async run(argv, io) {
     const args = parseArgs(spec, argv, io);
     if (!args) return 0;
+    applyLimitFlags(args.flags);
     const [file] = args.positionals;
     const { flags } = args;
     if (!(flags.eps > 0)) throw new InputError('--eps', `${flags.eps} is not positive`, 'give a radius such as --eps 0.01');

@@ -4,6 +4,7 @@ import { getOp } from './ops/index';
 import { recogniseGraftedRelus } from './graft-pattern';
 import { OpError, type InputInfo, type Operand, type OutputInfo } from './ops/types';
 import { sizeOf } from '../tensor/types';
+import { currentLimits, formatCount, raiseHint } from '../limits';
 
 /** A declared graph input or output; `dims` entries are numbers, symbolic names, or null (unknown). */
 export interface SourceValue {
@@ -72,6 +73,7 @@ export function buildGraph(source: GraphSource): BuildResult {
   const problems: string[] = [];
   const notes: string[] = [];
   const unsupported: string[] = [];
+  const maxElements = currentLimits().tensorElements;
   const constants = new Map<string, Tensor>(source.initializers);
   /** Static shape and type of every known value (constants included). */
   const known = new Map<string, { shape: readonly number[]; dtype: DataType }>();
@@ -82,7 +84,11 @@ export function buildGraph(source: GraphSource): BuildResult {
   const resolvedInputs: BuildResult['inputs'][number][] = [];
   for (const v of source.inputs) {
     if (constants.has(v.name)) continue;
-    const shape = resolveInputShape(v, problems, notes);
+    let shape = resolveInputShape(v, problems, notes);
+    if (shape && !(sizeOf(shape) <= maxElements)) {
+      problems.push(`graph input '${v.name}' has shape [${shape.join(', ')}], ${formatCount(sizeOf(shape))} elements, over the ${formatCount(maxElements)}-element tensor limit — ${raiseHint('tensorElements')}, or re-export the model with the intended input shape.`);
+      shape = null;
+    }
     inputs.push({ name: v.name, dtype: v.dtype, shape: shape ?? [] });
     resolvedInputs.push({ name: v.name, dtype: v.dtype, shape });
     if (shape) known.set(v.name, { shape, dtype: v.dtype });
@@ -90,6 +96,9 @@ export function buildGraph(source: GraphSource): BuildResult {
   const inputNames = new Set(source.inputs.map((v) => v.name));
 
   const order = topologicalOrder(source, inputNames, problems);
+  if (source.outputs.length === 0) {
+    problems.push('the graph declares no outputs, so nothing can be evaluated or bounded — re-export the model with its output listed in graph.output.');
+  }
 
   const analysis: NodeAnalysis[] = [];
   const kept: IRNode[] = [];
@@ -166,6 +175,8 @@ export function buildGraph(source: GraphSource): BuildResult {
     let infos: OutputInfo[];
     try {
       infos = op!.inferShapes(node, inputInfos, source.opset);
+      // Before anything is allocated for them (folding, evaluation): shapes computed from a file's constants.
+      for (const info of infos) checkOutputShape(info.shape, maxElements);
     } catch (err) {
       problems.push(nodeProblem(node, err));
       record('failed', node.outputs.map(() => null));
@@ -286,6 +297,17 @@ function resolveInputShape(v: SourceValue, problems: string[], notes: string[]):
     return null;
   }
   return shape;
+}
+
+/** An inferred output shape must be whole non-negative sizes within the tensor limit. */
+function checkOutputShape(shape: readonly number[], maxElements: number): void {
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new OpError(`its output shape [${shape.join(', ')}] has a size that is not a non-negative integer`);
+  }
+  const n = sizeOf(shape);
+  if (!(n <= maxElements)) {
+    throw new OpError(`its output would have shape [${shape.join(', ')}], ${formatCount(n)} elements, over the ${formatCount(maxElements)}-element tensor limit (${raiseHint('tensorElements')})`);
+  }
 }
 
 function describeDim(d: number | string | null): string {

@@ -3,6 +3,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { onnx } from 'onnx-proto';
 import type { DataType, Tensor } from '../ir/graph';
+import { currentLimits, formatBytes, formatCount, raiseHint } from '../limits';
 import { ModelError } from './errors';
 
 /** Where a model came from: its file label (for messages) and the folder external data is resolved against. */
@@ -35,6 +36,7 @@ export function decodeModelProto(bytes: Uint8Array, file: string): onnx.ModelPro
   if (bytes.length === 0) {
     throw new ModelError(file, 'the file is empty — export the model again with torch.onnx.export or tf2onnx.');
   }
+  checkModelSize(bytes.length, file);
   const head = Buffer.from(bytes.subarray(0, Math.min(64, bytes.length))).toString('latin1');
   const looksLikeText = PRINTABLE.test(head);
   let model: onnx.ModelProto;
@@ -59,8 +61,19 @@ export function decodeModelProto(bytes: Uint8Array, file: string): onnx.ModelPro
   return model;
 }
 
+/** Throws a ModelError when a model of `size` bytes is over the model-size limit (checked before reading it). */
+export function checkModelSize(size: number, file: string): void {
+  const limit = currentLimits().modelBytes;
+  if (size > limit) {
+    throw new ModelError(file, `the model is ${formatBytes(size)}, over the ${formatBytes(limit)} model-size limit — ${raiseHint('modelBytes')}.`);
+  }
+}
+
 function undecodableReason(err: unknown, looksLikeText: boolean, bytes: Uint8Array): string {
   const detail = err instanceof Error ? err.message : String(err);
+  if (err instanceof RangeError && /call stack/i.test(detail)) {
+    return 'is corrupt: its protobuf messages are nested too deeply to be an ONNX model — pass a .onnx file exported by an ONNX exporter.';
+  }
   if (looksLikeText) {
     const kind = bytes[0] === 0x7b || bytes[0] === 0x5b ? 'JSON' : 'text';
     return `is not an ONNX model (it looks like a ${kind} file) — pass the binary .onnx file.`;
@@ -110,8 +123,13 @@ export function decodeTensor(t: onnx.ITensorProto, ctx: DecodeContext, label?: s
     fail(`has data type ${code} (${onnx.TensorProto.DataType[code] ?? 'unknown'}), which graftcert cannot read — re-export it as float32.`);
   }
   const dims = (t.dims ?? []).map((d) => int64ToNumber(d as Int64));
-  if (dims.some((d) => !Number.isInteger(d) || d < 0)) fail(`has invalid dimensions [${dims.join(', ')}] — re-export the model.`);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`has invalid dimensions [${dims.join(', ')}] — re-export the model.`);
   const count = dims.reduce((a, b) => a * b, 1);
+  // Before any allocation: a corrupt or hostile file can declare any shape.
+  const maxElements = currentLimits().tensorElements;
+  if (!(count <= maxElements)) {
+    fail(`has shape [${dims.join(', ')}], ${formatCount(count)} elements, over the ${formatCount(maxElements)}-element tensor limit — ${raiseHint('tensorElements')}, or re-export the model if the shape is wrong.`);
+  }
   const dt = dtype as DataType;
 
   let data: Float64Array;

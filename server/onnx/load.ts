@@ -1,11 +1,12 @@
 // Loads an ONNX file into the graph IR: decode, resolve attributes and initialisers, then build and check the IR.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { buildGraph, type BuildResult, type GraphSource, type SourceValue } from '../ir/build';
 import type { AttrValue, DataType, Graph, IRNode, Tensor } from '../ir/graph';
 import { supportedOps } from '../ir/ops/index';
-import { dataTypeName, decodeModelProto, decodeTensor, hasField, int64ToNumber, type DecodeContext, type Int64 } from './decode';
+import { currentLimits } from '../limits';
+import { checkModelSize, dataTypeName, decodeModelProto, decodeTensor, hasField, int64ToNumber, type DecodeContext, type Int64 } from './decode';
 import { ModelError } from './errors';
 
 export interface LoadedModel {
@@ -54,8 +55,12 @@ export function loadModelBytes(bytes: Uint8Array, file: string): LoadedModel {
 /** Read a model file, turning file-system errors into ModelError. */
 export function readModelFile(path: string): Uint8Array {
   try {
+    // The size is checked before the read: a 40 GB file must not be pulled into memory to be refused.
+    const size = statSync(path).size;
+    checkModelSize(size, path);
     return readFileSync(path);
   } catch (err) {
+    if (err instanceof ModelError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a model file' : `cannot be read (${code ?? String(err)})`;
     throw new ModelError(path, `${why} — check the path of the .onnx file.`);
@@ -144,7 +149,7 @@ function readTensor(t: onnx.ITensorProto, ctx: DecodeContext, label: string, pro
     const dtype = dataTypeName(t.dataType ?? 0) ?? 'float32';
     const count = dims.reduce((a, b) => a * b, 1);
     // A corrupt file can claim absurd dimensions: never allocate for those (the IR is not built anyway).
-    const placeholder = Number.isSafeInteger(count) && count >= 0 && count <= 2 ** 26 ? count : 0;
+    const placeholder = Number.isSafeInteger(count) && count >= 0 && count <= Math.min(2 ** 26, currentLimits().tensorElements) ? count : 0;
     return { dtype, dims, data: new Float64Array(placeholder) };
   }
 }

@@ -12,7 +12,9 @@ import {
 import { certifyDataSet } from '../certify/dataset';
 import { InputError } from '../commands/args';
 import { certifyInputError, loadData } from '../commands/certify';
-import { loadModelFile } from '../onnx/load';
+import type { DataSet } from '../data/index';
+import type { Graph } from '../ir/graph';
+import { loadModelBytes } from '../onnx/load';
 import type {
   BoundMethod,
   BoundsParams,
@@ -23,6 +25,14 @@ import type {
   CertifyReport,
 } from '../protocol/requests';
 import { InvalidParamsError, modelPath } from './model-target';
+import { assertUnchanged, type ModelSnapshot, snapshotModel } from './model-snapshot';
+
+/** A finished run with the model version it ran on, so the editor shows it only on that version. */
+export interface RunOutcome<R> {
+  report: R;
+  snapshot: ModelSnapshot;
+  graph: Graph;
+}
 
 const methods: readonly BoundMethod[] = ['ibp', 'crown', 'alpha-crown'];
 
@@ -75,11 +85,17 @@ function checkClip(clip: unknown): [number, number] | undefined {
 
 /** graftcert/bounds: the same document as `graftcert bounds --json`. */
 export function answerBounds(params: BoundsParams): BoundsReport {
+  return runBounds(params).report;
+}
+
+/** graftcert/bounds with the model version it bounded. */
+export function runBounds(params: BoundsParams): RunOutcome<BoundsReport> {
   const file = modelPath(params);
   const eps = checkEps(params.eps);
   const method = checkMethod(params.method);
   const clip = checkClip(params.clip);
-  const model = loadModelFile(file);
+  const snapshot = snapshotModel(file);
+  const model = loadModelBytes(snapshot.bytes, file);
   const name = basename(file);
   let boundGraph;
   try {
@@ -108,16 +124,21 @@ export function answerBounds(params: BoundsParams): BoundsReport {
     margin = marginSpec(boundGraph.outputSize, label);
   }
   const result = computeBounds(boundGraph, linfBall(center, eps, clip), { method, spec: margin ?? undefined });
-  return toBoundsReport(result, eps, margin === null ? null : { label: margin.label, others: margin.others });
+  const report = toBoundsReport(result, eps, margin === null ? null : { label: margin.label, others: margin.others });
+  assertUnchanged(snapshot, 'bounded');
+  return { report, snapshot, graph: model.graph };
 }
 
-/** graftcert/certify: the `certify --json` document, with work-done progress and cancellation. */
+/**
+ * graftcert/certify: the `certify --json` document, with work-done progress and cancellation. The model is read once
+ * (workers decode those bytes); a file that changed on disk meanwhile makes the run answer ModelChangedError.
+ */
 export async function answerCertify(
   connection: Connection,
   jobs: JobRegistry,
   params: CertifyParams,
   token: CancellationToken,
-): Promise<CertifyReport> {
+): Promise<RunOutcome<CertifyReport> & { dataSet: DataSet }> {
   const file = modelPath(params);
   const eps = checkEps(params.eps);
   const method = checkMethod(params.method);
@@ -129,7 +150,8 @@ export async function answerCertify(
       throw new InvalidParamsError(`"${key}" must be an integer ≥ ${key === 'offset' ? 0 : 1}`);
     }
   }
-  const model = loadModelFile(file);
+  const snapshot = snapshotModel(file);
+  const model = loadModelBytes(snapshot.bytes, file);
   const dataSet = loadData(params.data, params.count ?? 100, params.offset ?? 0);
 
   const controller = new AbortController();
@@ -137,13 +159,15 @@ export async function answerCertify(
   const progress = await startProgress(connection, params, controller);
   progress.begin(`Certifying ${basename(file)}`, 0, `0/${dataSet.count} samples`, true);
   let lastReport = 0;
+  let report: CertifyReport;
   try {
-    return await jobs.run(params.jobId, controller, () =>
+    report = await jobs.run(params.jobId, controller, () =>
       certifyDataSet(model, dataSet, {
         eps,
         method,
         clip,
         workers: params.workers,
+        modelBytes: snapshot.bytes,
         dataLabel: params.data,
         signal: controller.signal,
         onProgress: (p) => {
@@ -160,6 +184,8 @@ export async function answerCertify(
     progress.done();
     cancelOnRequest.dispose();
   }
+  assertUnchanged(snapshot, 'certified');
+  return { report, snapshot, graph: model.graph, dataSet };
 }
 
 /** The client's token when it sent one, else a server-initiated progress (a no-op when the client has none). */

@@ -1,5 +1,4 @@
 // The standard LSP features (hover, inlay hints, diagnostics, CodeLens) for model text views and VNN-LIB files, and the runs they show.
-import { statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CodeLensRefreshRequest,
@@ -9,13 +8,15 @@ import {
   TextDocuments,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { loadData } from '../commands/certify';
 import { inspectModelFile } from '../inspect';
-import { analyseModelBytes, loadModelFile, readModelFile } from '../onnx/load';
-import type { BoundsParams, BoundsReport, CertifyParams, CertifyReport, GraftParams, GraftReport, ModelTarget, ModelTextParams, ModelTextResult } from '../protocol/requests';
+import type { DataSet } from '../data/index';
+import { analyseModelBytes } from '../onnx/load';
+import type { BoundsParams, BoundsReport, CertifyReport, GraftParams, GraftReport, ModelTextParams, ModelTextResult } from '../protocol/requests';
+import type { RunOutcome } from './certify-requests';
 import { type ModelEntry, type ModelFeatureSettings, modelCodeLenses, modelDiagnostics, modelEntry, modelHover, modelInlayHints } from './model-features';
 import { boundsRun, certifyRun } from './model-runs';
 import { modelPath } from './model-target';
+import { fileStamp, type ModelSnapshot, snapshotModel } from './model-snapshot';
 import { type PairedShapes, type ParseOutcome, pairedModels, parseProperty, vnnlibCodeLenses, vnnlibDiagnostics, vnnlibHover } from './vnnlib-features';
 
 export const modelScheme = 'graftcert-model';
@@ -45,7 +46,7 @@ function isVnnlib(doc: TextDocument): boolean {
 export class EditorFeatures {
   private readonly documents = new TextDocuments(TextDocument);
   /** By model file path. */
-  private readonly models = new Map<string, { entry: ModelEntry; mtimeMs: number }>();
+  private readonly models = new Map<string, { entry: ModelEntry; stamp: string; sha256: string }>();
   private readonly parsed = new Map<string, { version: number; outcome: ParseOutcome; shapes?: PairedShapes }>();
   private settings: ModelFeatureSettings = { ...defaultSettings };
   private workspaceRoots: string[] = [];
@@ -92,8 +93,8 @@ export class EditorFeatures {
       const entry = this.entryOfView(doc.uri);
       if (entry) return modelCodeLenses(entry);
       if (isVnnlib(doc) && doc.uri.startsWith('file:')) {
-        const models = pairedModels(fileURLToPath(doc.uri), this.workspaceRoots).models;
-        return vnnlibCodeLenses(doc.uri, models.map((m) => ({ path: m, uri: pathToFileURL(m).toString() })));
+        const { models, refused } = pairedModels(fileURLToPath(doc.uri), this.workspaceRoots);
+        return vnnlibCodeLenses(doc.uri, models.map((m) => ({ path: m, uri: pathToFileURL(m).toString() })), refused);
       }
       return [];
     }, []));
@@ -115,28 +116,35 @@ export class EditorFeatures {
     return { text: entry.printed.text, nodes: entry.printed.nodes.map((n) => ({ name: n.name, opType: n.opType, line: n.line })) };
   }
 
-  recordBounds(params: BoundsParams, report: BoundsReport): void {
-    this.record('bounds', params, (entry) => {
-      const graph = loadModelFile(entry.file).graph;
-      const size = graph.inputs[0].shape.reduce((a, b) => a * b, 1);
+  /** The workspace folders the client opened (paths from files must stay inside them). */
+  get roots(): readonly string[] {
+    return this.workspaceRoots;
+  }
+
+  /** Shows a bounds run on the view of the model version it ran on (the run's own graph, never a reload). */
+  recordBounds(params: BoundsParams, run: RunOutcome<BoundsReport>): void {
+    this.record('bounds', run.snapshot, () => {
+      const size = run.graph.inputs[0].shape.reduce((a, b) => a * b, 1);
       const center = params.center ?? new Array<number>(size).fill(0.5);
-      return boundsRun(graph, report, center, params.clip ?? undefined);
+      return boundsRun(run.graph, run.report, center, params.clip ?? undefined);
     });
   }
 
-  recordCertify(params: CertifyParams, report: CertifyReport): void {
-    this.record('certify', params, (entry) => {
-      const graph = loadModelFile(entry.file).graph;
-      const dataSet = loadData(params.data, params.count ?? 100, params.offset ?? 0);
-      return certifyRun(graph, report, dataSet);
-    });
+  recordCertify(run: RunOutcome<CertifyReport> & { dataSet: DataSet }): void {
+    this.record('certify', run.snapshot, () => certifyRun(run.graph, run.report, run.dataSet));
   }
 
   /** The grafted model's view shows the graft's own CROWN evaluation of it: grafted, unstable and certified counts. */
   recordGraft(params: GraftParams, report: GraftReport): void {
     const after = report.after;
     if (!after) return;
-    this.record('graft', { path: report.out }, () => ({
+    let snapshot: ModelSnapshot;
+    try {
+      snapshot = snapshotModel(report.out);
+    } catch {
+      return;
+    }
+    this.record('graft', snapshot, () => ({
       kind: 'certify',
       method: 'crown',
       eps: report.eps,
@@ -151,25 +159,35 @@ export class EditorFeatures {
     }));
   }
 
-  private record(kind: string, params: ModelTarget, run: (entry: ModelEntry) => ModelEntry['run']): void {
+  /** Attaches a run to the model's entry, only when the entry is the version the run ran on (same content hash). */
+  private record(kind: string, snapshot: ModelSnapshot, run: (entry: ModelEntry) => ModelEntry['run']): void {
     try {
-      const entry = this.load(modelPath(params), false);
-      entry.run = run(entry);
-      this.refresh(entry.file);
+      const file = snapshot.file;
+      this.load(file, false);
+      const known = this.models.get(file);
+      if (!known || known.sha256 !== snapshot.sha256) {
+        this.connection.console.warn(`graftcert: the ${kind} run of ${file} is not shown: the file changed on disk after the run read it.`);
+        return;
+      }
+      known.entry.run = run(known.entry);
+      this.refresh(file);
     } catch (error) {
       this.connection.console.warn(`graftcert: the ${kind} run could not be shown in the model view: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
-  /** The entry of a model file, (re)built when the file changed on disk (or always, with `reprint`). */
+  /**
+   * The entry of a model file, (re)built when the file changed on disk (or always, with `reprint`). "Changed" is a
+   * different size/mtime/inode/ctime; an entry rebuilt from different bytes drops its run (it was another model's).
+   */
   private load(file: string, reprint: boolean): ModelEntry {
-    const mtimeMs = statSync(file).mtimeMs;
     const known = this.models.get(file);
-    if (known && known.mtimeMs === mtimeMs && !reprint) return known.entry;
-    const entry = modelEntry(file, pathToFileURL(file).toString(), analyseModelBytes(readModelFile(file), file));
-    // A reprint of an unchanged file keeps its run.
-    if (known && known.mtimeMs === mtimeMs) entry.run = known.entry.run;
-    this.models.set(file, { entry, mtimeMs });
+    if (known && !reprint && fileStamp(file) === known.stamp) return known.entry;
+    const snapshot = snapshotModel(file);
+    const entry = modelEntry(file, pathToFileURL(file).toString(), analyseModelBytes(snapshot.bytes, file));
+    // The same bytes (a reprint, a touch) keep their run.
+    if (known && known.sha256 === snapshot.sha256) entry.run = known.entry.run;
+    this.models.set(file, { entry, stamp: snapshot.stamp, sha256: snapshot.sha256 });
     return entry;
   }
 

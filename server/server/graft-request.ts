@@ -7,6 +7,7 @@ import { GraftCancelledError } from '../graft/score';
 import type { GraftParams, GraftReport } from '../protocol/requests';
 import type { JobRegistry } from './certify-requests';
 import { InvalidParamsError, modelPath } from './model-target';
+import { assertUnchanged, snapshotModel } from './model-snapshot';
 
 /** graftcert/graft: one ratio, one mode; the report of the exported model against the original. */
 export async function answerGraft(connection: Connection, jobs: JobRegistry, params: GraftParams, token: CancellationToken): Promise<GraftReport> {
@@ -24,6 +25,8 @@ export async function answerGraft(connection: Connection, jobs: JobRegistry, par
     model: file, data: params.data, eps: params.eps, ratios: [params.ratio], modes: [params.mode ?? 'graft'] as const,
     criterion: params.criterion, epochs: params.epochs, count: params.count, out: params.out, signal: controller.signal,
   };
+  // Taken before the graft reads the model: any later change to the file shows at the end.
+  const snapshot = snapshotModel(file);
   const prepared = prepareGraft(job);
   const cancelOnRequest = token.onCancellationRequested(() => controller.abort());
   const progress = await startProgress(connection, params, controller);
@@ -41,6 +44,8 @@ export async function answerGraft(connection: Connection, jobs: JobRegistry, par
         },
       }, prepared),
     );
+    // The grafted model was trained from the old bytes: its report must not stand for the new file.
+    assertUnchanged(snapshot, 'grafted');
     return run.runs[0];
   } catch (error) {
     if (error instanceof GraftCancelledError || controller.signal.aborted) throw new InputError(basename(file), 'grafting was cancelled', 'start it again to get a model');

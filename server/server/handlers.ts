@@ -9,9 +9,10 @@ import {
 } from 'vscode-languageserver/node';
 import { InputError } from '../commands/args';
 import { inspectModelFile } from '../inspect';
+import { LimitError } from '../limits';
 import { ModelError } from '../onnx/errors';
 import { boundsRequest, cancelRequest, certifyRequest, graftRequest, inspectRequest, modelTextRequest, verifyRequest } from '../protocol/requests';
-import { answerBounds, answerCertify, JobRegistry } from './certify-requests';
+import { answerCertify, JobRegistry, runBounds } from './certify-requests';
 import { answerGraft } from './graft-request';
 import type { EditorFeatures } from './editor-features';
 import { InvalidParamsError, modelPath } from './model-target';
@@ -28,17 +29,17 @@ export function registerHandlers(connection: Connection, features?: EditorFeatur
   });
   const jobs = new JobRegistry();
   handle(connection, boundsRequest, (params) => {
-    const report = answerBounds(params);
-    features?.recordBounds(params, report);
-    return report;
+    const run = runBounds(params);
+    features?.recordBounds(params, run);
+    return run.report;
   });
   handle(connection, certifyRequest, async (params, token) => {
-    const report = await answerCertify(connection, jobs, params, token);
-    features?.recordCertify(params, report);
-    return report;
+    const run = await answerCertify(connection, jobs, params, token);
+    features?.recordCertify(run);
+    return run.report;
   });
   if (features) handle(connection, modelTextRequest, (params) => features.modelText(params));
-  handle(connection, verifyRequest, (params, token) => answerVerify(connection, jobs, params, token));
+  handle(connection, verifyRequest, (params, token) => answerVerify(connection, jobs, params, token, features?.roots ?? []));
   handle(connection, graftRequest, async (params, token) => {
     const report = await answerGraft(connection, jobs, params, token);
     features?.recordGraft(params, report);
@@ -74,7 +75,7 @@ function toResponseError(connection: Connection, method: string, error: unknown)
     connection.console.warn(`${method}: ${error.sentence}`);
     return new ResponseError(LSPErrorCodes.RequestFailed, error.sentence, { kind: 'bad-input' });
   }
-  if (error instanceof ModelError) {
+  if (error instanceof ModelError || error instanceof LimitError) {
     connection.console.warn(`${method}: ${error.message}`);
     return new ResponseError(LSPErrorCodes.RequestFailed, error.message, { kind: 'bad-input' });
   }

@@ -204,13 +204,25 @@ function within(position: Position, line: number, start: number, end: number): b
   return position.line === line && position.character >= start && position.character <= end;
 }
 
+/**
+ * A Markdown code span of text from the model file (names, op types): a fence longer than any backtick run inside, so
+ * the text cannot end the span and inject Markdown (links, images) or HTML into the hover.
+ */
+export function codeSpan(text: string): string {
+  const oneLine = text.replace(/[\r\n]+/g, ' ');
+  const longest = Math.max(0, ...(oneLine.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = longest > 0 || oneLine.startsWith(' ') || oneLine.endsWith(' ') ? ' ' : '';
+  return `${fence}${pad}${oneLine}${pad}${fence}`;
+}
+
 function valueText(entry: ModelEntry, name: string): string {
   if (name === '') return '(omitted)';
   const v = entry.values.get(name);
   const shape = v?.shape ? `[${v.shape.join(',')}]` : '[?]';
   const range = entry.run?.ranges.get(name);
   const bounds = range ? ` ∈ [${formatBound(range.lower)}, ${formatBound(range.upper)}]` : '';
-  return `\`${name}\`: ${v?.dtype ?? 'float'}${shape}${bounds}`;
+  return `${codeSpan(name)}: ${v?.dtype ?? 'float'}${shape}${bounds}`;
 }
 
 export function modelHover(entry: ModelEntry, position: Position): Hover | null {
@@ -219,7 +231,7 @@ export function modelHover(entry: ModelEntry, position: Position): Hover | null 
     const v = entry.values.get(init.name);
     const shape = v?.shape ?? [];
     const count = shape.reduce((a, b) => a * b, 1);
-    return markdown([`**\`${init.name}\`** — initialiser ${v ? `${v.dtype}[${shape.join(',')}]` : ''}, ${count.toLocaleString('en-US')} weights (values elided)`], lineRange(entry, init.line, init.start, init.end));
+    return markdown([`**${codeSpan(init.name)}** — initialiser ${v ? `${v.dtype}[${shape.join(',')}]` : ''}, ${count.toLocaleString('en-US')} weights (values elided)`], lineRange(entry, init.line, init.start, init.end));
   }
   if (position.line === entry.printed.signatureLine) {
     const lines = ['**graph signature**', '', ...entry.inspect.inputs.map((t) => `input ${valueText(entry, t.name)}`), ...entry.inspect.outputs.map((t) => `output ${valueText(entry, t.name)}`)];
@@ -231,12 +243,12 @@ export function modelHover(entry: ModelEntry, position: Position): Hover | null 
   const summary = entry.inspect.nodes.find((n) => n.name === node.name);
   const lines: string[] = [];
   const support = summary && !summary.supported ? ' — ⚠ not supported by the bound engine' : '';
-  lines.push(`**\`${node.name}\`** · \`${node.opType}\`${support}`, '');
+  lines.push(`**${codeSpan(node.name)}** · ${codeSpan(node.opType)}${support}`, '');
   for (const name of node.inputs) lines.push(`- in ${valueText(entry, name)}`);
   for (const name of node.outputs) lines.push(`- out ${valueText(entry, name)}`);
   if (summary && summary.parameters > 0) lines.push('', `${summary.parameters.toLocaleString('en-US')} parameters`);
   const attrs = entry.attributes.get(node.name) ?? [];
-  if (attrs.length > 0) lines.push('', `attributes: ${attrs.map((a) => `\`${a}\``).join(', ')}`);
+  if (attrs.length > 0) lines.push('', `attributes: ${attrs.map((a) => codeSpan(a)).join(', ')}`);
   const run = entry.run;
   const layer = run?.layers.find((l) => isLayerNode(l.name, node.name));
   if (run) {

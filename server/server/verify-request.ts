@@ -6,10 +6,12 @@ import { verifyProperty } from '../certify/verify/index';
 import { writeResultFile } from '../certify/vnnlib/index';
 import { InputError } from '../commands/args';
 import { loadProperty } from '../commands/verify';
-import { loadModelFile } from '../onnx/load';
+import { loadModelBytes } from '../onnx/load';
 import type { VerifyParams, VerifyReport } from '../protocol/requests';
 import type { JobRegistry } from './certify-requests';
+import { resolveInside } from './contained-path';
 import { InvalidParamsError, modelPath } from './model-target';
+import { assertUnchanged, snapshotModel } from './model-snapshot';
 
 function propertyPath(property: unknown): string {
   if (typeof property !== 'string' || property === '') throw new InvalidParamsError('"property" must be a non-empty path or file: URI');
@@ -26,13 +28,17 @@ export async function answerVerify(
   jobs: JobRegistry,
   params: VerifyParams,
   token: CancellationToken,
+  /** The workspace folders: a result file is only written inside one of them (when any is open). */
+  workspaceRoots: readonly string[] = [],
 ): Promise<VerifyReport> {
   const file = modelPath(params);
   const propertyFile = propertyPath(params.property);
   const timeout = params.timeout_s ?? 60;
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) throw new InvalidParamsError('"timeout_s" must be a positive number');
   if (params.results !== undefined && (typeof params.results !== 'string' || params.results === '')) throw new InvalidParamsError('"results" must be a non-empty path');
-  const model = loadModelFile(file);
+  const results = params.results === undefined ? undefined : resultsPath(params.results, workspaceRoots);
+  const snapshot = snapshotModel(file);
+  const model = loadModelBytes(snapshot.bytes, file);
   const property = loadProperty(propertyFile, model.graph);
 
   const controller = new AbortController();
@@ -54,8 +60,10 @@ export async function answerVerify(
         },
       }),
     );
-    if (params.results !== undefined)
-      writeResultFile(params.results, o.counterexample !== null ? { status: 'sat', counterexample: o.counterexample } : { status: o.result });
+    // A result of the old model is never written or shown as the new one's.
+    assertUnchanged(snapshot, 'verified');
+    if (results !== undefined)
+      writeResultFile(results, o.counterexample !== null ? { status: 'sat', counterexample: o.counterexample } : { status: o.result });
     const decidedBy = o.method === null ? null : o.method === 'pgd' ? 'pgd' : o.method === 'bounds' ? 'bounds' : 'branch-and-bound';
     return {
       result: o.result,
@@ -69,6 +77,18 @@ export async function answerVerify(
     progress.done();
     cancelOnRequest.dispose();
   }
+}
+
+/** The result file, refused (one sentence) when it would land outside every open workspace folder. */
+function resultsPath(results: string, roots: readonly string[]): string {
+  if (roots.length === 0) return results;
+  const refusals: string[] = [];
+  for (const root of roots) {
+    const checked = resolveInside(root, root, results, `the result file ${results}`);
+    if (checked.ok) return checked.path;
+    refusals.push(checked.reason);
+  }
+  throw new InputError(undefined, refusals[0]);
 }
 
 async function startProgress(connection: Connection, params: VerifyParams, controller: AbortController): Promise<WorkDoneProgressReporter> {

@@ -1,8 +1,9 @@
 // VNN-LIB editor features: parser diagnostics with ranges, hover on X_i / Y_j, "Verify against <model>" CodeLens, model pairing.
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { type CodeLens, type Diagnostic, DiagnosticSeverity, type Hover, MarkupKind, type Position, type Range } from 'vscode-languageserver';
 import { parseVnnlib, type VnnlibProperty, VnnlibError } from '../certify/vnnlib/index';
+import { isInside, resolveInside } from './contained-path';
 import { diagnosticSource, formatBound } from './model-features';
 
 /** What hover needs of the paired model: its input and output tensors. */
@@ -115,17 +116,15 @@ export function vnnlibHover(text: string, position: Position, outcome: ParseOutc
   return null;
 }
 
-export function vnnlibCodeLenses(propertyUri: string, models: readonly { path: string; uri: string }[]): CodeLens[] {
+/** "Verify against <model>" per paired model (else "choose a model"), then one lens per refused instances.csv path, saying why. */
+export function vnnlibCodeLenses(propertyUri: string, models: readonly { path: string; uri: string }[], refused: readonly string[] = []): CodeLens[] {
   const top: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-  if (models.length === 0) {
-    return [{ range: top, command: { title: '$(play) Verify against… (choose a model)', command: 'graftcert.verifyProperty', arguments: [propertyUri] } }];
-  }
-  return models.map((m) => ({ range: top, command: { title: `$(play) Verify against ${basename(m.path)}`, command: 'graftcert.verifyProperty', arguments: [propertyUri, m.uri] } }));
-}
-
-function inside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && rel.split(sep)[0] !== '..');
+  const lenses: CodeLens[] =
+    models.length === 0
+      ? [{ range: top, command: { title: '$(play) Verify against… (choose a model)', command: 'graftcert.verifyProperty', arguments: [propertyUri] } }]
+      : models.map((m) => ({ range: top, command: { title: `$(play) Verify against ${basename(m.path)}`, command: 'graftcert.verifyProperty', arguments: [propertyUri, m.uri] } }));
+  for (const reason of refused) lenses.push({ range: top, command: { title: `$(warning) refused: ${reason}`, command: '' } });
+  return lenses;
 }
 
 /** Splits one CSV line (no quoted commas in instances.csv files). */
@@ -135,35 +134,38 @@ function cells(line: string): string[] {
 
 /**
  * Models paired with a property: rows of an `instances.csv` in its folder or an ancestor (up to the workspace root), then
- * the same-stem `.onnx` beside it. A row whose model path leaves the workspace (or, with no workspace, the CSV's folder) is ignored.
+ * the same-stem `.onnx` beside it. A model path that leaves the workspace folder holding the property (with no workspace:
+ * the CSV's folder) — through `..`, as an absolute path, or through a symbolic link — is refused: `refused` says why, one
+ * sentence each, and the model is never offered.
  */
-export function pairedModels(propertyPath: string, workspaceRoots: readonly string[]): { models: string[]; ignored: string[] } {
+export function pairedModels(propertyPath: string, workspaceRoots: readonly string[]): { models: string[]; refused: string[] } {
   const property = resolve(propertyPath);
   const models: string[] = [];
-  const ignored: string[] = [];
-  const root = workspaceRoots.map((r) => resolve(r)).find((r) => inside(r, property));
+  const refused: string[] = [];
+  const root = workspaceRoots.map((r) => resolve(r)).find((r) => isInside(r, property));
   let dir = dirname(property);
   for (let depth = 0; depth < 6; depth++) {
     const csv = join(dir, 'instances.csv');
     if (existsSync(csv)) {
       const allowed = root ?? dir;
-      const rows = readFileSync(csv, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '' && !l.startsWith('#'));
+      const rows = readFileSync(csv, 'utf8').split(/\r?\n/).map((text, i) => ({ text, line: i + 1 })).filter((r) => r.text.trim() !== '' && !r.text.startsWith('#'));
       let onnxCol = 0;
       let vnnlibCol = 1;
-      const head = rows.length > 0 ? cells(rows[0]) : [];
+      const head = rows.length > 0 ? cells(rows[0].text) : [];
       if (head.includes('onnx') && head.includes('vnnlib')) {
         onnxCol = head.indexOf('onnx');
         vnnlibCol = head.indexOf('vnnlib');
         rows.shift();
       }
       for (const row of rows) {
-        const c = cells(row);
+        const c = cells(row.text);
         if (c.length <= Math.max(onnxCol, vnnlibCol)) continue;
         const vnnlib = resolve(dir, c[vnnlibCol]);
         if (vnnlib !== property && vnnlib.replace(/\.gz$/, '') !== property.replace(/\.gz$/, '')) continue;
-        const onnx = resolve(dir, c[onnxCol]);
-        if (!inside(allowed, onnx)) ignored.push(c[onnxCol]);
-        else if (!models.includes(onnx) && existsSync(onnx)) models.push(onnx);
+        const where = root === undefined ? "the instances.csv's folder" : 'the workspace folder';
+        const onnx = resolveInside(allowed, dir, c[onnxCol], `${relative(allowed, csv) || 'instances.csv'}:${row.line}: the model path "${c[onnxCol]}"`, where);
+        if (!onnx.ok) refused.push(onnx.reason);
+        else if (!models.includes(onnx.path) && existsSync(onnx.path)) models.push(onnx.path);
       }
       if (models.length > 0) break;
     }
@@ -173,7 +175,13 @@ export function pairedModels(propertyPath: string, workspaceRoots: readonly stri
     dir = parent;
   }
   const stem = basename(property).replace(/\.gz$/, '');
-  const sibling = join(dirname(property), `${stem.slice(0, stem.length - extname(stem).length)}.onnx`);
-  if (existsSync(sibling) && !models.includes(sibling)) models.push(sibling);
-  return { models, ignored };
+  const siblingName = `${stem.slice(0, stem.length - extname(stem).length)}.onnx`;
+  const sibling = join(dirname(property), siblingName);
+  if (existsSync(sibling) && !models.includes(sibling)) {
+    // The same-stem model may itself be a link out of the workspace.
+    const checked = resolveInside(root ?? dirname(property), dirname(property), siblingName, `the model beside the property, ${siblingName},`, root === undefined ? "the property's folder" : 'the workspace folder');
+    if (checked.ok) models.push(sibling);
+    else refused.push(checked.reason);
+  }
+  return { models, refused };
 }

@@ -116,7 +116,8 @@ test('pairing: instances.csv rows inside the workspace, never outside; then the 
   writeFileSync(join(root, 'instances.csv'), `benchmark,onnx,vnnlib,timeout_s\nb,bench/onnx/net.onnx,bench/vnnlib/p.vnnlib,60\nb,${join('..', outside.split('/').pop()!, 'evil.onnx')},bench/vnnlib/p.vnnlib,60\n`);
   const paired = pairedModels(join(bench, 'vnnlib', 'p.vnnlib'), [root]);
   assert.deepEqual(paired.models, [join(bench, 'onnx', 'net.onnx')]);
-  assert.equal(paired.ignored.length, 1);
+  assert.equal(paired.refused.length, 1);
+  assert.match(paired.refused[0], /^instances\.csv:3: the model path "\.\.\/.*evil\.onnx" leads outside the workspace folder .* — graftcert only opens files from there/);
   writeFileSync(join(bench, 'vnnlib', 'q.vnnlib'), property);
   writeFileSync(join(bench, 'vnnlib', 'q.onnx'), 'x');
   assert.deepEqual(pairedModels(join(bench, 'vnnlib', 'q.vnnlib'), [root]).models, [join(bench, 'vnnlib', 'q.onnx')]);

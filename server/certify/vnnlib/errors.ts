@@ -22,13 +22,17 @@ export interface VnnlibWarning extends SourcePosition {
  */
 export class VnnlibError extends Error {
   override readonly name = 'VnnlibError';
+  readonly reason: string;
   constructor(
     readonly line: number,
     readonly column: number,
-    readonly reason: string,
+    reason: string,
     readonly file?: string,
   ) {
+    // A corrupt file's characters may be quoted in the reason: keep the sentence on one printable line.
+    reason = reason.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
     super(`${file ? `${basename(file)}:${line}:${column}` : `line ${line}, column ${column}`}: ${reason}`);
+    this.reason = reason;
   }
 }
 

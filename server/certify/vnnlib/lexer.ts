@@ -131,15 +131,23 @@ export class Lexer {
         if (m[0].includes('e') || m[0].includes('E')) {
           this.warnings.warn('exponent-notation', this.position(), `number ${m[0]} uses exponent notation, which strict SMT-LIB does not allow; it was accepted`);
         }
-        return this.token('number', start, end, m[0], Number(m[0]));
+        const value = Number(m[0]);
+        if (!Number.isFinite(value)) {
+          throw this.error(this.position(), `number ${m[0].length > 40 ? `${m[0].slice(0, 40)}...` : m[0]} is too large for a float64; write a finite bound`);
+        }
+        return this.token('number', start, end, m[0], value);
       }
     }
     if (ch === '#') {
       HEX_OR_BINARY.lastIndex = start;
       const m = HEX_OR_BINARY.exec(src);
       if (m) {
+        const value = parseInt(m[0].slice(2), m[0][1] === 'x' ? 16 : 2);
+        if (!Number.isSafeInteger(value)) {
+          throw this.error(this.position(), `literal ${m[0].length > 40 ? `${m[0].slice(0, 40)}...` : m[0]} is too large to be read exactly; write a decimal number`);
+        }
         this.warnings.warn('bitvector-literal', this.position(), `literal ${m[0]} was read as an integer`);
-        return this.token('number', start, start + m[0].length, m[0], parseInt(m[0].slice(2), m[0][1] === 'x' ? 16 : 2));
+        return this.token('number', start, start + m[0].length, m[0], value);
       }
     }
     if (ch === '|') {

@@ -1,6 +1,7 @@
 // Lowers parsed assertions to the canonical form: DNF, split into input boxes and output rows A·y ≤ b.
 import { SourcePosition, VnnlibError, WarningSink } from './errors';
 import { InputBox, OutputDisjunct, VnnlibSpec } from './types';
+import { currentLimits, formatCount, raiseHint } from '../../limits';
 
 /** Σ terms + c, with X_i keyed by i and Y_j keyed by -1-j. */
 export interface Linear {
@@ -54,6 +55,7 @@ export class PropertyBuilder {
   private readonly rows: SparseRow[] = [];
   private readonly disjunctions: Dnf[] = [];
   private productSize = 1;
+  private productPos: SourcePosition | undefined;
   private alwaysFalse: SourcePosition | undefined;
 
   constructor(
@@ -91,6 +93,7 @@ export class PropertyBuilder {
       return;
     }
     this.productSize *= dnf.length;
+    this.productPos = pos;
     checkDisjunctCount(this.productSize, pos, this.warnings, this.fail);
     this.disjunctions.push(dnf);
   }
@@ -104,6 +107,13 @@ export class PropertyBuilder {
 
   finish(decl: Declarations): VnnlibSpec[] {
     const { nInputs: nX, nOutputs: nY } = decl;
+    // Every combination of the asserts' disjuncts may get its own input box and output rows: refuse before
+    // enumerating when that is more than the tensor limit's worth of numbers (a few lines of (or ...) can ask for it).
+    const limit = currentLimits().tensorElements;
+    const work = (this.disjunctions.length > 0 ? this.productSize : 1) * (2 * nX + nY);
+    if (!(work <= limit)) {
+      throw this.fail(this.productPos ?? { line: 1, column: 1 }, `expanding the property gives ${formatCount(this.productSize)} combinations of ${nX} inputs and ${nY} outputs, ${formatCount(work)} numbers, over the ${formatCount(limit)}-element tensor limit; split the property into several files, or ${raiseHint('tensorElements')}`);
+    }
     if (this.alwaysFalse) {
       this.warnings.warn('always-false', this.alwaysFalse, 'an assertion can never hold, so the unsafe set is empty and the property holds trivially');
       return [];

@@ -4,6 +4,7 @@ import { Lexer } from './lexer';
 import { Atom, Declarations, Dnf, Linear, PropertyBuilder, checkDisjunctCount, varName, yKey } from './lower';
 import { SAtom, SList, SNode, describe, readNode } from './sexpr';
 import { ParseOptions, VnnlibProperty } from './types';
+import { currentLimits, formatCount, raiseHint } from '../../limits';
 
 const NUM = '([-+]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][-+]?\\d+)?)';
 /** `(assert (<= X_3 0.5))`: about 99 % of the statements of a large file. */
@@ -78,14 +79,14 @@ abstract class Reader {
       if (args.length === 2 && isLeaf(args[0]) && isLeaf(args[1]) && head !== '=' && head !== '==') {
         // The common `(<= X_3 0.5)` / `(>= Y_1 Y_7)` shape without intermediate maps.
         const [l, r] = head === '<=' || head === '<' ? args : [args[1], args[0]];
-        return [[{ lin: this.leafDifference(l as SAtom, r as SAtom), line: node.line, column: node.column }]];
+        return [[{ lin: this.finite(this.leafDifference(l as SAtom, r as SAtom), node), line: node.line, column: node.column }]];
       }
-      const terms = args.map((a) => this.linear(a));
+      const terms = args.map((a) => this.finite(this.linear(a), a));
       const conjunct: Atom[] = [];
       for (let k = 0; k + 1 < terms.length; k++) {
         const [l, r] = [terms[k], terms[k + 1]];
-        if (head === '<=' || head === '<' || head === '=' || head === '==') conjunct.push({ lin: subtract(l, r), line: node.line, column: node.column });
-        if (head === '>=' || head === '>' || head === '=' || head === '==') conjunct.push({ lin: subtract(r, l), line: node.line, column: node.column });
+        if (head === '<=' || head === '<' || head === '=' || head === '==') conjunct.push({ lin: this.finite(subtract(l, r), node), line: node.line, column: node.column });
+        if (head === '>=' || head === '>' || head === '=' || head === '==') conjunct.push({ lin: this.finite(subtract(r, l), node), line: node.line, column: node.column });
       }
       return [conjunct];
     }
@@ -93,6 +94,14 @@ abstract class Reader {
       throw this.fail(node, `'${head}' is not supported; write the property with and, or, <= and >= only`);
     }
     throw this.fail(node, `unknown operator '${head}' where a formula was expected; use and, or, <=, >=`);
+  }
+
+  /** The term itself, or an error when arithmetic on finite numbers overflowed to ±Infinity (or NaN). */
+  private finite(lin: Linear, pos: SourcePosition): Linear {
+    let ok = Number.isFinite(lin.c);
+    for (const v of lin.terms.values()) ok &&= Number.isFinite(v);
+    if (!ok) throw this.fail(pos, 'this term evaluates to a number too large for a float64 (the arithmetic overflows); write smaller constants');
+    return lin;
   }
 
   /** `l − r` for two variables or numbers. */
@@ -248,6 +257,7 @@ class Version1Reader extends Reader {
         this.warnings.warn('exponent-notation', pos, `number ${text} uses exponent notation, which strict SMT-LIB does not allow; it was accepted`);
       }
       const value = Number(text);
+      if (!Number.isFinite(value)) throw this.fail(lexer.positionAt(start + m[0].lastIndexOf(text)), `number ${text.length > 40 ? `${text.slice(0, 40)}...` : text} is too large for a float64; write a finite bound`);
       const upper = m[1] === '<=';
       if (kind === 'X') this.builder.addBound(index, upper, value, pos);
       else this.builder.addOutputBound(index, upper ? 1 : -1, upper ? value : -value, pos);
@@ -266,6 +276,16 @@ class Version1Reader extends Reader {
   }
 
   private declare(kind: 'X' | 'Y', index: number, pos: SourcePosition): void {
+    // Before the index is used to size anything: X_999999999 must not make a billion-element box.
+    const size = kind === 'X' ? this.options.nInputs : this.options.nOutputs;
+    const what = kind === 'X' ? 'input' : 'output';
+    if (size !== undefined && index >= size) {
+      throw this.fail(pos, `${what} index ${index} is out of range: the model has ${size} ${what}s (${kind}_0 ... ${kind}_${size - 1})`);
+    }
+    const limit = currentLimits().tensorElements;
+    if (!(index < limit)) {
+      throw this.fail(pos, `${kind}_${index} is beyond the ${formatCount(limit)}-element tensor limit; check the index, or ${raiseHint('tensorElements')}`);
+    }
     const seen = this.declared[kind][index];
     if (seen) throw this.fail(pos, `${kind}_${index} is declared twice (first at line ${seen.line}); remove one declaration`);
     this.declared[kind][index] = pos;
@@ -313,13 +333,13 @@ class Version1Reader extends Reader {
     if (xs.length === 0) throw this.fail({ line: 1, column: 1 }, 'the property declares no inputs; declare them with (declare-const X_0 Real) ... and bound each one');
     for (let i = 0; i < xs.length; i++) {
       if (!xs[i]) {
-        const next = xs.findIndex((p, k) => k > i && p);
+        const next = nextDeclared(xs, i);
         throw this.fail(xs[next], `X_${i} is not declared although X_${next} is; declare the inputs X_0 ... X_${xs.length - 1} without gaps`);
       }
     }
     for (let j = 0; j < ys.length; j++) {
       if (!ys[j]) {
-        const next = ys.findIndex((p, k) => k > j && p);
+        const next = nextDeclared(ys, j);
         this.warnings.warn('output-gap', ys[next], `Y_${j} is not declared although Y_${next} is; it is treated as an unconstrained output`);
         break;
       }
@@ -452,8 +472,23 @@ class Version2Reader extends Reader {
         throw this.fail(extra, `unexpected ${describe(extra)} in the declaration of ${name.text}`);
       }
     }
-    return { kind, name: name.text, shape, size: shape.reduce((a, b) => a * b, 1), line: name.line, column: name.column };
+    const size = shape.reduce((a, b) => a * b, 1);
+    const limit = currentLimits().tensorElements;
+    if (!(size <= limit)) {
+      throw this.fail(list, `${name.text} has shape [${shape}], ${formatCount(size)} elements, over the ${formatCount(limit)}-element tensor limit; check the shape, or ${raiseHint('tensorElements')}`);
+    }
+    return { kind, name: name.text, shape, size, line: name.line, column: name.column };
   }
+}
+
+/** The smallest declared index above `i` (the arrays are sparse after a gap: only their entries are visited). */
+function nextDeclared(declared: SourcePosition[], i: number): number {
+  let next = Infinity;
+  for (const key in declared) {
+    const k = Number(key);
+    if (k > i && k < next) next = k;
+  }
+  return next;
 }
 
 function isLeaf(node: SNode): boolean {

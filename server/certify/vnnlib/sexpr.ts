@@ -23,6 +23,12 @@ export interface SBracket extends SourcePosition {
 
 export type SNode = SAtom | SList | SBracket;
 
+/**
+ * Deepest parenthesis nesting read. VNN-COMP files nest four levels (assert, or, and, comparison); the limit keeps
+ * the recursive reader and the formula walk far from the call-stack limit on a hostile file of 100 000 '('.
+ */
+export const MAX_NESTING = 256;
+
 export function describe(node: SNode): string {
   if (node.kind === 'list') return node.items.length === 0 ? '()' : `(${node.items[0].kind === 'list' ? '(...)' : describe(node.items[0])} ...)`;
   if (node.kind === 'bracket') return '[...]';
@@ -34,7 +40,7 @@ export function readNode(lexer: Lexer): SNode {
   const token = lexer.next();
   switch (token.kind) {
     case '(':
-      return readList(lexer, token);
+      return readList(lexer, token, 1);
     case '[':
       return readBracket(lexer, token);
     case ')':
@@ -53,7 +59,10 @@ function atom(token: Token): SAtom {
   return { kind: token.kind as SAtom['kind'], text: token.text, value: token.value, line: token.line, column: token.column };
 }
 
-function readList(lexer: Lexer, open: Token): SList {
+function readList(lexer: Lexer, open: Token, depth: number): SList {
+  if (depth > MAX_NESTING) {
+    throw lexer.error(open, `parentheses are nested more than ${MAX_NESTING} deep here; a property nests a few levels (assert, or, and, a comparison), so check the parentheses`);
+  }
   const items: SNode[] = [];
   let previous: { atom: SAtom; end: number } | undefined;
   for (;;) {
@@ -64,7 +73,7 @@ function readList(lexer: Lexer, open: Token): SList {
       case 'eof':
         throw lexer.error(open, "unbalanced parentheses: this '(' is never closed; add the missing ')'");
       case '(':
-        items.push(readList(lexer, token));
+        items.push(readList(lexer, token, depth + 1));
         previous = undefined;
         break;
       case '[': {

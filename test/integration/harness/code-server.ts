@@ -35,14 +35,25 @@ export interface Profile {
   dispose(): void;
 }
 
-/** A fresh user-data-dir/extensions-dir pair (or the given ones), with quiet user settings. */
-export function createProfile(dirs: { userDataDir?: string; extensionsDir?: string } = {}): Profile {
+/**
+ * User settings for a workbench with workspace trust on: no start-up prompt, so an opened folder that was never trusted
+ * stays in Restricted Mode (pair with `workspaceTrust: true` in StartOptions).
+ */
+export const restrictedModeSettings = {
+  'security.workspace.trust.enabled': true,
+  'security.workspace.trust.startupPrompt': 'never',
+  'security.workspace.trust.banner': 'always',
+  'security.workspace.trust.untrustedFiles': 'open',
+};
+
+/** A fresh user-data-dir/extensions-dir pair (or the given ones), with quiet user settings (plus `settings` over them). */
+export function createProfile(dirs: { userDataDir?: string; extensionsDir?: string } = {}, settings: Record<string, unknown> = {}): Profile {
   const owned = dirs.userDataDir === undefined ? mkdtempSync(join(tmpdir(), 'graftcert-e2e-')) : undefined;
   const userDataDir = dirs.userDataDir ?? join(owned!, 'user-data');
   const extensionsDir = dirs.extensionsDir ?? join(owned ?? userDataDir, 'extensions');
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
   mkdirSync(extensionsDir, { recursive: true });
-  writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify(quietSettings, null, 2));
+  writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...quietSettings, ...settings }, null, 2));
   return {
     userDataDir,
     extensionsDir,
@@ -106,6 +117,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** File that receives code-server's stdout and stderr. */
   logFile: string;
+  /** Leave workspace trust on (no --disable-workspace-trust): for Restricted Mode tests. Default off. */
+  workspaceTrust?: boolean;
 }
 
 /** Starts code-server on a free loopback port and resolves once /healthz answers. */
@@ -116,7 +129,7 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
     '--auth', 'none',
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--user-data-dir', options.profile.userDataDir,
     '--extensions-dir', options.profile.extensionsDir,

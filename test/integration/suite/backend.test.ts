@@ -1,5 +1,5 @@
 // The backend under stress in a real VS Code: killed mid-certify (one notice, the job failed, restarted, next command works),
-// a certify cancelled, and two overlapping runs on two models that must not mix.
+// a certify cancelled, overlapping runs on two models that must not mix, and a model rewritten on disk during its run.
 import * as assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { loadData } from '../../../server/commands/certify';
 import { encodeModel } from '../../../server/onnx/encode';
 import { loadModelFile } from '../../../server/onnx/load';
 import { rng, tinyMlpSpec } from '../../helpers/onnx-models';
-import { activatedExtension, closeAllEditors, fixtureDir, hintLabels, lineMatching, spyOnMessages, waitFor, writeMnistMlp, writeTinyMlp } from './helpers';
+import { activatedExtension, closeAllEditors, fixtureDir, hintLabels, lineMatching, spyOnMessages, spyOnProgress, waitFor, writeMnistMlp, writeTinyMlp } from './helpers';
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
@@ -131,6 +131,97 @@ suite('backend crash, cancel and concurrency', () => {
       assert.deepEqual(spy.messages.filter((m) => m.severity === 'error'), []);
     } finally {
       spy.dispose();
+    }
+  });
+
+  /** The ReLU hint labels of `model`'s text view on the line of `relu`, once there are some (or [] when `none` is expected). */
+  async function reluHints(model: vscode.Uri, relu: RegExp): Promise<string[]> {
+    await vscode.commands.executeCommand('graftcert.openModelText', model);
+    const doc = vscode.window.activeTextEditor!.document;
+    const line = lineMatching(doc, relu);
+    return waitFor(`the hint of ${model.path}`, async () => {
+      const found = await hintLabels(doc, line);
+      return found.length > 0 ? found : undefined;
+    });
+  }
+
+  test('a certify, a bounds run and an inspect at once: each lands on its own model, progress stays in its own notification', async function () {
+    this.timeout(180_000);
+    const busy = writeMnistMlp(dir, 'busy.onnx', 64, 11);
+    const quick = writeTinyMlp(dir, 'quick.onnx');
+    const config = vscode.workspace.getConfiguration('graftcert');
+    // Ends the certify (as Cancel would) after the other two have come and gone; it answers the samples done.
+    await config.update('certify.timeoutSeconds', 25, vscode.ConfigurationTarget.Global);
+    const spy = spyOnMessages();
+    const progress = spyOnProgress();
+    try {
+      const certify = vscode.commands.executeCommand('graftcert.certifyModel', busy, { eps: 0.01, data: 'mnist', count: 10_000, method: 'crown' });
+      const certifyTitle = 'graftcert: certifying busy.onnx on 10000 samples of mnist at ε = 0.01 (CROWN)';
+      await waitFor('the certify progress', () => (progress.reports.some((r) => r.title === certifyTitle && /\d+\/10000 samples/.test(r.message)) ? true : undefined), 60_000);
+      await vscode.commands.executeCommand('graftcert.certifyModel', quick, { eps: 0.1, data: null, method: 'crown' });
+      await vscode.commands.executeCommand('graftcert.inspectModel', busy);
+      assert.ok(api.ctx.statusShown.text.includes('certifying busy.onnx'), `the certify should still run: ${api.ctx.statusShown.text}`);
+      const quickRun = api.views.lastRuns.get(quick.toString());
+      assert.equal(quickRun?.kind, 'bounds');
+      assert.deepEqual(quickRun!.report.layers.map((l) => l.size), [3]);
+      assert.equal(api.views.lastRuns.get(busy.toString()), undefined, 'the running certify has no result yet');
+      assert.match((await reluHints(quick, /= Relu \(h\)$/))[0], /\/3 unstable/);
+      await certify;
+      const busyRun = api.views.lastRuns.get(busy.toString());
+      assert.equal(busyRun?.kind, 'certify');
+      if (busyRun?.kind !== 'certify') return;
+      assert.ok(busyRun.report.model.endsWith('busy.onnx'), busyRun.report.model);
+      assert.deepEqual(busyRun.report.layers.map((l) => l.size), [64, 64]);
+      assert.equal(busyRun.report.cancelled, true);
+      const busyHint = await reluHints(busy, /= Relu \(h1\)$/);
+      assert.match(busyHint[0], /\/64 unstable/);
+      // The bounds run's hint did not move to the certified model, nor the other way round.
+      assert.match((await reluHints(quick, /= Relu \(h\)$/))[0], /\/3 unstable/);
+      // Sample counts were reported only to the certify's own notification.
+      const sampleReports = progress.reports.filter((r) => /samples/.test(r.message));
+      assert.ok(sampleReports.length > 0);
+      assert.deepEqual([...new Set(sampleReports.map((r) => r.title))], [certifyTitle]);
+      assert.ok(progress.titles.some((t) => t.startsWith('graftcert: bounding quick.onnx')), JSON.stringify(progress.titles));
+      assert.deepEqual(spy.messages.filter((m) => m.severity === 'error'), []);
+    } finally {
+      spy.dispose();
+      progress.dispose();
+      await config.update('certify.timeoutSeconds', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  test('the model file rewritten on disk during its certify: the result is discarded with one sentence, never shown on the new model', async function () {
+    this.timeout(180_000);
+    const model = writeMnistMlp(dir, 'changing.onnx', 64, 21);
+    const config = vscode.workspace.getConfiguration('graftcert');
+    await config.update('certify.timeoutSeconds', 12, vscode.ConfigurationTarget.Global);
+    const spy = spyOnMessages();
+    const progress = spyOnProgress();
+    try {
+      const certify = vscode.commands.executeCommand('graftcert.certifyModel', model, { eps: 0.01, data: 'mnist', count: 10_000, method: 'crown' });
+      // The server has read the model once it reports samples.
+      await waitFor('the certify progress', () => (progress.reports.some((r) => r.title.includes('certifying changing.onnx') && /\d+\/10000 samples/.test(r.message)) ? true : undefined), 60_000);
+      writeMnistMlp(dir, 'changing.onnx', 32, 22);
+      await certify;
+      const errors = spy.messages.filter((m) => m.severity === 'error');
+      assert.deepEqual(errors.map((m) => m.text), ['graftcert: changing.onnx changed on disk while it was being certified; the result was discarded — run Certify Model again']);
+      assert.equal(api.views.lastRuns.get(model.toString()), undefined, 'the old model\'s result was recorded');
+      // The new model's view has no hints from the old model's run.
+      await vscode.commands.executeCommand('graftcert.openModelText', model);
+      const doc = vscode.window.activeTextEditor!.document;
+      await waitFor('the view of the new model', () => (doc.getText().includes('[32,784]') ? true : undefined));
+      assert.deepEqual(await hintLabels(doc, lineMatching(doc, /= Relu \(h1\)$/)), []);
+      // Running it again works and shows the new model's sizes.
+      await config.update('certify.timeoutSeconds', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('graftcert.certifyModel', model, { eps: 0.01, data: 'mnist', count: 5, method: 'crown' });
+      const run = api.views.lastRuns.get(model.toString());
+      assert.equal(run?.kind, 'certify');
+      assert.deepEqual(run!.report.layers.map((l) => l.size), [32, 32]);
+      assert.match((await reluHints(model, /= Relu \(h1\)$/))[0], /\/32 unstable/);
+    } finally {
+      spy.dispose();
+      progress.dispose();
+      await config.update('certify.timeoutSeconds', undefined, vscode.ConfigurationTarget.Global);
     }
   });
 });

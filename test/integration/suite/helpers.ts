@@ -144,3 +144,26 @@ export function lineMatching(doc: vscode.TextDocument, pattern: RegExp): number 
   if (line < 0) throw new Error(`no line matches ${pattern} in\n${doc.getText()}`);
   return line;
 }
+
+/** Every progress notification the extension opens (withProgress) and each message reported to it, by its title. */
+export function spyOnProgress(): { reports: { title: string; message: string }[]; titles: string[]; dispose(): void } {
+  type WithProgress = typeof vscode.window.withProgress;
+  const window = vscode.window as { withProgress: WithProgress };
+  const original = window.withProgress;
+  const reports: { title: string; message: string }[] = [];
+  const titles: string[] = [];
+  window.withProgress = ((options, task) => {
+    const title = options.title ?? '';
+    titles.push(title);
+    return original.call(vscode.window, options, (progress, token) =>
+      task({ report: (value) => { if (value.message !== undefined) reports.push({ title, message: value.message }); progress.report(value); } }, token),
+    );
+  }) as WithProgress;
+  return {
+    reports,
+    titles,
+    dispose: () => {
+      window.withProgress = original;
+    },
+  };
+}

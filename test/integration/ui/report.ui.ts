@@ -1,4 +1,4 @@
-// A person opens a Robustness Report (.json) and runs "Open Robustness Report": the panel shows the charts; export and reload work.
+// A person opens a Robustness Report (.json) and runs "Open Robustness Report": the panel shows the charts, comes back after a window reload, and exports.
 import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,6 +65,25 @@ suite('UI: the Robustness Report panel', () => {
     } finally {
       webview.stop();
     }
+  });
+
+  test('"Developer: Reload Window" brings the panel back with its charts', async () => {
+    const wb = await workbench();
+    await wb.tab(panelTitle).waitFor();
+    // VS Code's own reload, as a restart: it awaits the save of the window's layout (the panel and the state its
+    // webview set) before it reloads. A browser refresh only starts that save (VS Code in a browser saves it every
+    // 5 s), so a refresh right after a tab opens loses the tab, a text editor's as well.
+    const reloaded = wb.page.waitForEvent('load', { timeout: uiDeadlineMs });
+    await wb.runCommand('Developer: Reload Window');
+    await reloaded;
+    await wb.page.locator('.monaco-workbench').waitFor();
+    // The workbench restores the tab; the extension's serializer fills it from the state the webview saved.
+    await wb.tab(panelTitle).click();
+    const frame = reportFrame(wb);
+    await frame.locator('body[data-rendered="true"]').waitFor({ timeout: uiDeadlineMs });
+    assert.equal(await frame.locator('canvas[data-chart]').count(), 5);
+    assert.equal(await frame.locator('h1').textContent(), 'Robustness report — mnist-fc3x100.onnx');
+    await wb.screenshot('report-panel-revived');
   });
 
   test('Export HTML writes the self-contained report where the person saves it', async () => {

@@ -40,8 +40,36 @@ let cleanup: (() => Promise<void>) | undefined;
 
 /** The shared workbench, started on first use. */
 export function workbench(): Promise<Workbench> {
-  opening ??= openWorkbench();
+  opening ??= openWorkbench({}, (done) => {
+    cleanup = done;
+  });
   return opening;
+}
+
+/**
+ * A workbench of its own (its own code-server, profile, workspace and browser), e.g. with workspace trust on and the
+ * folder untrusted; `close` stops all of it.
+ */
+export async function isolatedWorkbench(options: WorkbenchOptions): Promise<{ wb: Workbench; close(): Promise<void> }> {
+  let close: () => Promise<void> = async () => undefined;
+  try {
+    const wb = await openWorkbench(options, (done) => {
+      close = done;
+    });
+    return { wb, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+export interface WorkbenchOptions {
+  /** Extra user settings. */
+  settings?: Record<string, unknown>;
+  /** Keep workspace trust on (code-server without --disable-workspace-trust). */
+  workspaceTrust?: boolean;
+  /** Log file name under .test-artifacts/e2e/. */
+  logName?: string;
 }
 
 /** Closes the shared workbench (the runner calls this after the UI tests). */
@@ -61,7 +89,7 @@ function makeWorkspace(): string {
   return workspace;
 }
 
-async function openWorkbench(): Promise<Workbench> {
+async function openWorkbench(options: WorkbenchOptions, setCleanup: (done: () => Promise<void>) => void): Promise<Workbench> {
   assertToolsInstalled();
   mkdirSync(artifactsDir, { recursive: true });
   const vsix = process.env.GRAFTCERT_E2E_VSIX ?? packageVsix();
@@ -69,15 +97,15 @@ async function openWorkbench(): Promise<Workbench> {
   let server: CodeServer | undefined;
   let browser: Browser | undefined;
   const workspace = makeWorkspace();
-  cleanup = async () => {
+  setCleanup(async () => {
     await browser?.close().catch(() => undefined);
     await server?.stop();
     profile?.dispose();
     rmSync(workspace, { recursive: true, force: true });
-  };
-  profile = createProfile();
+  });
+  profile = createProfile({}, options.settings);
   installExtension(profile, vsix);
-  server = await startCodeServer({ profile, logFile: join(artifactsDir, 'code-server-ui.log') });
+  server = await startCodeServer({ profile, logFile: join(artifactsDir, options.logName ?? 'code-server-ui.log'), workspaceTrust: options.workspaceTrust });
   browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.setDefaultTimeout(uiDeadlineMs);
