@@ -26,6 +26,7 @@ const nodeEntries = [
   { in: 'server/cli.ts', out: 'cli', external: [] },
   { in: 'server/certify/worker.ts', out: 'certify-worker', external: [] },
   { in: 'server/certify/verify/worker.ts', out: 'verify-worker', external: [] },
+  { in: 'server/certify/verify/bab-worker.ts', out: 'bab-worker', external: [] },
   { in: 'server/bounds/worker.ts', out: 'bounds-worker', external: [] },
 ];
 

@@ -1,6 +1,9 @@
 // Runs `graftcert verify` on every VNN-COMP instance of instances.csv and compares with the agreed answers.
 //
-//   npx tsx bench/vnncomp.ts [--timeout 60] [--filter REGEX] [--csv path]
+//   npx tsx bench/vnncomp.ts [--timeout 60] [--filter REGEX] [--csv path] [--workers N]
+//
+// --workers N is passed to `verify` (threads for branch-and-bound domains; its default when absent: min(2, cores)).
+// bench/bab-workers.ts compares 1 thread with N workers instance by instance.
 //
 // Each instance runs in its own process (a synchronous bound pass on a big model cannot be interrupted in-process),
 // killed 15 s after its timeout, which then counts as a timeout.
@@ -19,6 +22,11 @@ function flag(name: string, fallback: string): string {
 
 const timeout = Number(flag('timeout', '60'));
 const filter = new RegExp(flag('filter', '.'));
+const workers = flag('workers', '');
+if (workers !== '' && !(Number.isInteger(Number(workers)) && Number(workers) >= 1)) {
+  console.error(`bench/vnncomp.ts: --workers ${workers} is not a positive integer`);
+  process.exit(2);
+}
 const csv = resolve(flag('csv', join(root, '..', 'shared', 'benchmarks', 'vnncomp', 'instances.csv')));
 
 interface Row {
@@ -52,7 +60,7 @@ const rows: Row[] = readFileSync(csv, 'utf8')
 const work = mkdtempSync(join(tmpdir(), 'graftcert-vnncomp-'));
 const runs: Run[] = [];
 const pad = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s.padEnd(n));
-console.log(`${rows.length} instances from ${csv}, timeout ${timeout} s\n`);
+console.log(`${rows.length} instances from ${csv}, timeout ${timeout} s${workers !== '' ? `, --workers ${workers}` : ''}\n`);
 console.log(`${pad('benchmark', 24)} ${pad('instance', 58)} ${pad('result', 8)} ${pad('expected', 8)} ${'time'.padStart(7)} ${'best'.padStart(7)}  ok  how`);
 for (const [i, row] of rows.entries()) {
   const results = join(work, `result-${i}.txt`);
@@ -60,7 +68,7 @@ for (const [i, row] of rows.entries()) {
   const t0 = performance.now();
   const child = spawnSync(
     process.execPath,
-    ['--import', 'tsx', join(root, 'server', 'cli.ts'), 'verify', join(dir, row.onnx), join(dir, row.vnnlib), '--timeout', String(timeout), '--results', results, '--json'],
+    ['--import', 'tsx', join(root, 'server', 'cli.ts'), 'verify', join(dir, row.onnx), join(dir, row.vnnlib), '--timeout', String(timeout), '--results', results, '--json', ...(workers !== '' ? ['--workers', workers] : [])],
     { cwd: root, encoding: 'utf8', timeout: (timeout + 15) * 1000, maxBuffer: 64 << 20 },
   );
   const wall = (performance.now() - t0) / 1000;

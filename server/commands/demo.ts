@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { robustnessReportOfGraft } from '../graft/report';
 import { ReportBundleMissingError, writeReport } from '../report/html';
-import { backendFlag, backendPreference, type Command, type CommandSpec, type FlagSpecs, InputError, jsonFlag, note, parseArgs, writeResult } from './args';
+import { applyLimitFlags, backendFlag, backendPreference, type Command, type CommandSpec, type FlagSpecs, InputError, jsonFlag, note, parseArgs, writeResult, limitFlags } from './args';
 import { formatGraft, type GraftJob, progressPrinter, runGraft } from './graft';
 
 /** The embedded model is adversarially trained at this ε, and the demo certifies at its training ε. */
@@ -26,6 +26,7 @@ const spec = {
     'with-prune': { kind: 'boolean', help: 'also run the pruning baseline (a = b = 0) at the same ratio' },
     backend: backendFlag,
     json: jsonFlag,
+    ...limitFlags,
   },
 } as const satisfies CommandSpec<FlagSpecs>;
 
@@ -36,6 +37,7 @@ export const demoCommand: Command = {
   async run(argv, io) {
     const args = parseArgs(spec, argv, io);
     if (!args) return 0;
+    applyLimitFlags(args.flags);
     const outDir = resolve(args.flags.out ?? 'graftcert-demo');
     const model = embeddedModelPath();
     const count = args.flags.count ?? 100;

@@ -16,8 +16,8 @@ import type { LoadedModel } from '../onnx/load';
 import type { GraftEvaluation, GraftReport } from '../protocol/requests';
 import type { BackendPreference } from '../tensor/preference';
 import {
-  backendFlag, backendPreference, type BackendReport, type Command, type CommandSpec, type FlagSpecs, InputError, inputErrorOfSentence, jsonFlag, note, parseArgs,
-  startComputeBackend, writeResult,
+  applyLimitFlags, backendFlag, backendPreference, type BackendReport, type Command, type CommandSpec, type FlagSpecs, InputError, inputErrorOfSentence, jsonFlag, note, parseArgs,
+  limitFlags, startComputeBackend, writeResult,
 } from './args';
 import { loadModel } from './certify';
 
@@ -50,6 +50,7 @@ const spec = {
     workers: { kind: 'number', value: 'N', integer: true, min: 1, help: 'certification threads (default min(2, cores))' },
     backend: backendFlag,
     json: jsonFlag,
+    ...limitFlags,
   },
 } as const satisfies CommandSpec<FlagSpecs>;
 
@@ -263,6 +264,7 @@ export const graftCommand: Command = {
   async run(argv, io) {
     const args = parseArgs(spec, argv, io);
     if (!args) return 0;
+    applyLimitFlags(args.flags);
     const [file] = args.positionals;
     const f = args.flags;
     const mode = f.mode ?? 'graft';

@@ -3,12 +3,12 @@ import { basename } from 'node:path';
 import { verifyProperty, type VerifyOutcome } from '../certify/verify/index';
 import { readVnnlibFile, VnnlibError, writeResultFile, type VnnlibProperty } from '../certify/vnnlib/index';
 import { sizeOf } from '../tensor/types';
-import { type Command, type CommandSpec, type FlagSpecs, InputError, jsonFlag, note, parseArgs, requireFile, writeResult } from './args';
+import { applyLimitFlags, type Command, type CommandSpec, type FlagSpecs, InputError, jsonFlag, limitFlags, note, parseArgs, requireFile, writeResult } from './args';
 import { loadModel } from './certify';
 
 const spec = {
   name: 'verify',
-  usage: 'verify <model.onnx> <property.vnnlib> [--timeout S] [--results FILE] [--json]',
+  usage: 'verify <model.onnx> <property.vnnlib> [--timeout S] [--results FILE] [--workers N] [--json]',
   description:
     'Complete verification of a VNN-LIB property (VNN-COMP): falsification (sampling, PGD), then CROWN/α-CROWN,\n' +
     'then branch and bound (input splitting for small inputs, ReLU splitting otherwise). Result words:\n' +
@@ -21,7 +21,9 @@ const spec = {
   flags: {
     timeout: { kind: 'number', value: 'S', min: 0, help: 'seconds before answering timeout (default 60)' },
     results: { kind: 'string', value: 'FILE', help: 'write the VNN-COMP result file here' },
+    workers: { kind: 'number', value: 'N', integer: true, min: 1, help: 'threads for branch-and-bound domains (default min(2, cores); 1 = this thread)' },
     json: jsonFlag,
+    ...limitFlags,
   },
 } as const satisfies CommandSpec<FlagSpecs>;
 
@@ -35,6 +37,10 @@ export interface VerifyJson {
   counterexample?: { x: number[]; y: number[] };
   reason: string | null;
   phases: VerifyOutcome['phases'];
+  /** Threads that bounded branch-and-bound domains, as certify's `workers` (1: this thread only). */
+  workers: number;
+  /** The branch-and-bound worker pool, when one started: threads, domains they bounded, seconds to the first ready. */
+  pool: VerifyOutcome['pool'];
 }
 
 export const verifyCommand: Command = {
@@ -44,13 +50,14 @@ export const verifyCommand: Command = {
   async run(argv, io) {
     const args = parseArgs(spec, argv, io);
     if (!args) return 0;
+    applyLimitFlags(args.flags);
     const [modelFile, propertyFile] = args.positionals;
     const { flags } = args;
     const model = loadModel(modelFile);
     const property = loadProperty(propertyFile, model.graph);
     let outcome: VerifyOutcome;
     try {
-      outcome = await verifyProperty(model.graph, property, { timeout_s: flags.timeout ?? 60, modelFile });
+      outcome = await verifyProperty(model.graph, property, { timeout_s: flags.timeout ?? 60, modelFile, workers: flags.workers });
     } catch (error) {
       // A crash still leaves a result file the VNN-COMP harness can read.
       if (flags.results !== undefined) writeResultFile(flags.results, { status: 'error' });
@@ -93,7 +100,7 @@ export function loadProperty(file: string, graph: { inputs: readonly { shape: re
 }
 
 export function toVerifyJson(o: VerifyOutcome): VerifyJson {
-  const doc: VerifyJson = { result: o.result, time_s: o.time_s, method: o.method, domains: o.domains, reason: o.reason, phases: o.phases };
+  const doc: VerifyJson = { result: o.result, time_s: o.time_s, method: o.method, domains: o.domains, reason: o.reason, phases: o.phases, workers: o.pool?.workers ?? 1, pool: o.pool };
   if (o.counterexample !== null) doc.counterexample = { x: Array.from(o.counterexample.x), y: Array.from(o.counterexample.y) };
   return doc;
 }
@@ -108,6 +115,7 @@ const methodWords: Record<NonNullable<VerifyOutcome['method']>, string> = {
 export function formatVerify(model: string, property: string, o: VerifyOutcome): string {
   const lines = [`${model} ⊨ ${property}: ${o.result}${o.result === 'unsat' ? ' (the property holds)' : o.result === 'sat' ? ' (counterexample found)' : ''}`];
   if (o.method !== null) lines.push(`  how     ${methodWords[o.method]}${o.domains > 0 ? `, ${o.domains} domains` : ''}`);
+  if (o.pool !== null) lines.push(`  workers ${o.pool.workers} (bounded ${o.pool.domains} domains${o.pool.startup_s !== null ? `, ready after ${o.pool.startup_s.toFixed(2)} s` : ''})`);
   if (o.reason !== null) lines.push(`  reason  ${o.reason}`);
   lines.push(`  time    ${o.time_s.toFixed(2)} s (falsification ${o.phases.falsify_s.toFixed(2)} s, bounds ${o.phases.bounds_s.toFixed(2)} s, BaB ${o.phases.bab_s.toFixed(2)} s)`);
   if (o.counterexample !== null) {

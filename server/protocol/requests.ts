@@ -187,6 +187,8 @@ export interface VerifyParams extends ModelTarget, JobParams {
   timeout_s?: number;
   /** Write the VNN-COMP result file here too. */
   results?: string;
+  /** Threads for branch-and-bound domains; default min(2, available cores); 1 keeps them in the server process. */
+  workers?: number;
 }
 
 /** VNN-COMP result words: `unsat` = the property holds, `sat` = a counterexample exists. */

@@ -36,6 +36,7 @@ export async function answerVerify(
   const timeout = params.timeout_s ?? 60;
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) throw new InvalidParamsError('"timeout_s" must be a positive number');
   if (params.results !== undefined && (typeof params.results !== 'string' || params.results === '')) throw new InvalidParamsError('"results" must be a non-empty path');
+  if (params.workers !== undefined && (!Number.isInteger(params.workers) || params.workers < 1)) throw new InvalidParamsError('"workers" must be an integer ≥ 1');
   const results = params.results === undefined ? undefined : resultsPath(params.results, workspaceRoots);
   const snapshot = snapshotModel(file);
   const model = loadModelBytes(snapshot.bytes, file);
@@ -50,6 +51,7 @@ export async function answerVerify(
     const o = await jobs.run(params.jobId, controller, () =>
       verifyProperty(model.graph, property, {
         timeout_s: timeout,
+        workers: params.workers,
         modelFile: file,
         signal: controller.signal,
         onProgress: (message) => {

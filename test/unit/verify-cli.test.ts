@@ -40,6 +40,9 @@ test('sat: --json prints one document, the result file holds the re-checked coun
   assert.equal(doc.method, 'pgd');
   assert.equal(typeof doc.time_s, 'number');
   assert.equal(doc.domains, 0);
+  // Decided before branch and bound: no worker pool, one thread.
+  assert.equal(doc.workers, 1);
+  assert.equal(doc.pool, null);
   assert.equal(doc.counterexample.x.length, 5);
   assert.equal(doc.counterexample.y.length, 5);
   const file = parseResultFile(readFileSync(results, 'utf8'));
@@ -73,4 +76,16 @@ test('missing files and flags are bad input', () => {
   assertBadInput(graftcert('verify', join(shared, 'onnx', 'test_nano.onnx'), join(scratch, 'none.vnnlib')), /no such property file/);
   assertBadInput(graftcert('verify', join(shared, 'onnx', 'test_nano.onnx')), /missing <property\.vnnlib>/);
   assertBadInput(graftcert('verify', join(shared, 'onnx', 'test_nano.onnx'), nanoProp, '--timeout', 'soon'), /not a number/);
+  assertBadInput(graftcert('verify', join(shared, 'onnx', 'test_nano.onnx'), nanoProp, '--workers', '0'), /--workers/);
+  assertBadInput(graftcert('verify', join(shared, 'onnx', 'test_nano.onnx'), nanoProp, '--workers', '1.5'), /--workers: .*not an integer/);
+});
+
+test('--workers 1 and 2 give the same answer on test_nano', () => {
+  for (const workers of ['1', '2']) {
+    const run = graftcert('verify', join(shared, 'onnx', 'test_nano.onnx'), nanoProp, '--timeout', '30', '--workers', workers, '--json');
+    assert.equal(run.status, 0, run.stderr);
+    const doc = JSON.parse(run.stdout);
+    assert.equal(doc.result, 'unsat', `--workers ${workers}: ${doc.reason}`);
+    assert.ok(doc.workers === 1 || doc.workers === Number(workers), `workers ${doc.workers}`);
+  }
 });

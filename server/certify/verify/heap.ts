@@ -40,6 +40,11 @@ export class MinHeap<T> {
     return top;
   }
 
+  /** The value pop() would return, left in place. */
+  peek(): T | undefined {
+    return this.items.length > 0 ? this.items[0].value : undefined;
+  }
+
   peekKey(): number {
     return this.items.length > 0 ? this.items[0].key : Infinity;
   }

@@ -2,10 +2,10 @@
 import { attack, checkCounterexample } from './falsify';
 import { boundRows, boundRowsFixed } from './bounding';
 import type { Interval } from '../../bounds/index';
-import { MinHeap } from './heap';
+import { branchAndBound } from './bab';
 import { forwardBatch, inputGradient } from './network';
 import { disjunctMargins, stackDisjuncts, violation, type StackedRows } from './property';
-import { AttackPacer, SearchCheckpoint, type SearchContext, type SearchOutcome } from './search';
+import { searchSetup, type BranchingSearch, type Expansion, type SearchContext, type SearchOutcome, type SearchSetup } from './search';
 import { chainBounds, chainSpec, layerChain, type LayerChain } from './symbolic';
 import { SUM_ALLOWANCE, VALUE_ALLOWANCE } from '../../bounds/float';
 
@@ -28,69 +28,83 @@ export async function inputSplit(ctx: SearchContext, open: number[], rootWorst: 
   const chain = layerChain(ctx.bg);
   // Deep chains (three hidden layers or more, e.g. ACAS Xu): forward bounds with refinement, far cheaper per box than
   // the engine's CROWN. Shallow ones keep the engine's CROWN per box, which decides them in fewer boxes (vdp).
-  if (chain !== null && chain.layers >= 4) return chainInputSplit(ctx, chain, open);
-  const { bg, box } = ctx;
-  const heap = new MinHeap<BoxDomain>();
-  heap.push(rootWorst, { lower: box.lower, upper: box.upper, open, depth: 0, pre: null });
-  let unresolved = 0;
-  const checkpoint = new SearchCheckpoint(ctx);
-  const pacer = new AttackPacer(ATTACK_SHARE);
-  const t0 = performance.now();
-  try {
-    while (heap.size > 0) {
-      const why = await checkpoint.check(heap.size);
-      if (why !== null) return { kind: 'stopped', why };
-      const d = heap.pop()!;
-      if (pacer.due()) {
-        const target = pacer.rounds % 2 === 0 ? box : { lower: d.lower, upper: d.upper };
-        const ce = pacer.run(() =>
-          attack(ctx.graph, bg, target, ctx.disjuncts, { restarts: 32, steps: 100, deadline: ctx.deadline, random: ctx.random }),
-        );
-        if (ce !== null) return found(ctx, ce.x);
-      }
-      const dim = splitDimension(ctx, d);
-      if (dim < 0) {
-        unresolved++;
-        continue;
-      }
-      const mid = 0.5 * (d.lower[dim] + d.upper[dim]);
-      const children: BoxDomain[] = [0, 1].map((side): BoxDomain => {
-        const lower = Float64Array.from(d.lower);
-        const upper = Float64Array.from(d.upper);
-        if (side === 0) upper[dim] = mid;
-        else lower[dim] = mid;
-        return { lower, upper, open: d.open, depth: d.depth + 1, pre: null };
-      });
-      for (const child of children) {
-        ctx.stats.domains++;
-        const ce = centreCheck(ctx, child);
-        if (ce !== null) return found(ctx, ce);
-        const rows = stackDisjuncts(ctx.disjuncts, child.open, bg.outputSize);
-        // Cheap first: the parent's relaxations (valid on the smaller box), only the specification rows.
-        if (d.pre !== null) {
-          const quick = disjunctMargins(rows, boundRowsFixed(bg, child, rows, d.pre));
-          if (child.open.every((k) => quick.get(k)!.refuted)) continue;
-        }
-        const { lower, preActivations } = boundRows(bg, child, rows, 'crown');
-        const margins = disjunctMargins(rows, lower);
-        const stillOpen = child.open.filter((k) => !margins.get(k)!.refuted);
-        if (stillOpen.length === 0) continue;
-        const worst = Math.min(...stillOpen.map((k) => margins.get(k)!.margin));
-        heap.push(worst, { ...child, open: stillOpen, pre: preActivations });
-      }
-    }
-  } finally {
-    ctx.stats.bab_s += (performance.now() - t0) / 1000 - pacer.spent_s;
-    ctx.stats.falsify_s += pacer.spent_s;
+  if (chain !== null && chain.layers >= 4) {
+    const search = new ChainInputSearch(ctx, chain);
+    return branchAndBound(ctx, search, search.root(open));
   }
-  if (unresolved > 0) return { kind: 'unresolved', reason: `${unresolved} input boxes reached the minimum width without a verdict` };
-  return { kind: 'refuted' };
+  const root: BoxDomain = { lower: ctx.box.lower, upper: ctx.box.upper, open, depth: 0, pre: null };
+  return branchAndBound(ctx, new BoxInputSearch(ctx), { children: [{ key: rootWorst, domain: root }], counterexample: null, unresolved: 0 });
 }
 
-function found(ctx: SearchContext, x: Float64Array): SearchOutcome {
-  const ce = checkCounterexample(ctx.graph, ctx.box, ctx.disjuncts, x);
-  if (ce === null) throw new Error('a counterexample failed its re-check on the whole box');
-  return { kind: 'counterexample', counterexample: ce };
+const unresolvedBoxes = (count: number): string => `${count} input boxes reached the minimum width without a verdict`;
+
+/** Input splitting with the engine's CROWN per box (shallow networks). */
+export class BoxInputSearch implements BranchingSearch<BoxDomain> {
+  readonly attackShare = ATTACK_SHARE;
+  readonly setup: SearchSetup;
+
+  constructor(private readonly ctx: SearchContext) {
+    this.setup = searchSetup(ctx, { kind: 'box-input' });
+  }
+
+  /** Attacks on the whole box and on the head domain's box, in turn. */
+  attack(round: number, d: BoxDomain | null): Float64Array | null {
+    const { ctx } = this;
+    const target = round % 2 === 0 || d === null ? ctx.box : { lower: d.lower, upper: d.upper };
+    return attack(ctx.graph, ctx.bg, target, ctx.disjuncts, { restarts: 32, steps: 100, deadline: ctx.deadline, random: ctx.random })?.x ?? null;
+  }
+
+  expand(d: BoxDomain): Expansion<BoxDomain> {
+    const { ctx } = this;
+    const { bg } = ctx;
+    const out: Expansion<BoxDomain> = { children: [], counterexample: null, unresolved: 0 };
+    const dim = splitDimension(ctx, d);
+    if (dim < 0) {
+      out.unresolved = 1;
+      return out;
+    }
+    const mid = 0.5 * (d.lower[dim] + d.upper[dim]);
+    const children: BoxDomain[] = [0, 1].map((side): BoxDomain => {
+      const lower = Float64Array.from(d.lower);
+      const upper = Float64Array.from(d.upper);
+      if (side === 0) upper[dim] = mid;
+      else lower[dim] = mid;
+      return { lower, upper, open: d.open, depth: d.depth + 1, pre: null };
+    });
+    for (const child of children) {
+      ctx.stats.domains++;
+      const ce = centreCheck(ctx, child);
+      if (ce !== null) {
+        out.counterexample = ce;
+        return out;
+      }
+      const rows = stackDisjuncts(ctx.disjuncts, child.open, bg.outputSize);
+      // Cheap first: the parent's relaxations (valid on the smaller box), only the specification rows.
+      if (d.pre !== null) {
+        const quick = disjunctMargins(rows, boundRowsFixed(bg, child, rows, d.pre));
+        if (child.open.every((k) => quick.get(k)!.refuted)) continue;
+      }
+      const { lower, preActivations } = boundRows(bg, child, rows, 'crown');
+      const margins = disjunctMargins(rows, lower);
+      const stillOpen = child.open.filter((k) => !margins.get(k)!.refuted);
+      if (stillOpen.length === 0) continue;
+      const worst = Math.min(...stillOpen.map((k) => margins.get(k)!.margin));
+      out.children.push({ key: worst, domain: { ...child, open: stillOpen, pre: preActivations } });
+    }
+    return out;
+  }
+
+  encode(d: BoxDomain): unknown {
+    return d;
+  }
+
+  decode(wire: unknown): BoxDomain {
+    return wire as BoxDomain;
+  }
+
+  unresolvedReason(count: number): string {
+    return unresolvedBoxes(count);
+  }
 }
 
 /** The box centre, checked when the bound graph's forward pass says it meets an open disjunct. */
@@ -185,8 +199,13 @@ interface ChainDomain {
   /** Every open row's backward bound as a linear function of x: coefficients (count × n) and constant. */
   rowCoef: Float64Array;
   rowConst: Float64Array;
+  /** The disjuncts whose rows `rowCoef` holds (those open when the box was bounded), and their stacking. */
+  which: number[];
   rows: StackedRows;
 }
+
+/** A chain domain between threads: the stacking is rebuilt from `which` (the receiver's own cache, so shared). */
+type ChainWire = Omit<ChainDomain, 'rows'>;
 
 /** Share of a chain search's time given to attacks: each domain already checks two points of its own. */
 const CHAIN_ATTACK_SHARE = 0.1;
@@ -198,39 +217,146 @@ const LOOKAHEAD = 16;
  * (symbolic.ts, well under a millisecond on ACAS Xu), split along the dimension whose width weighs most in the
  * bound of its worst row; each box's centre and the corner minimising its worst row's bound are checked points.
  */
-async function chainInputSplit(ctx: SearchContext, chain: LayerChain, open: number[]): Promise<SearchOutcome> {
-  const { box } = ctx;
-  const n = chain.inputSize;
-  const nOut = chain.sizes[chain.layers];
-  const heap = new MinHeap<ChainDomain>();
-  let unresolved = 0;
-  const checkpoint = new SearchCheckpoint(ctx);
-  const pacer = new AttackPacer(CHAIN_ATTACK_SHARE);
-  const t0 = performance.now();
-  const x = new Float64Array(n);
-  const rowsCache = new Map<string, ReturnType<typeof stackDisjuncts>>();
-  const rowsOf = (which: number[]) => {
+export class ChainInputSearch implements BranchingSearch<ChainDomain> {
+  readonly attackShare = CHAIN_ATTACK_SHARE;
+  readonly setup: SearchSetup;
+  private readonly n: number;
+  private readonly nOut: number;
+  private readonly x: Float64Array;
+  private readonly rowsCache = new Map<string, StackedRows>();
+
+  constructor(
+    private readonly ctx: SearchContext,
+    private readonly chain: LayerChain,
+  ) {
+    this.setup = searchSetup(ctx, { kind: 'chain-input' });
+    this.n = chain.inputSize;
+    this.nOut = chain.sizes[chain.layers];
+    this.x = new Float64Array(this.n);
+  }
+
+  private rowsOf(which: number[]): StackedRows {
     const key = which.join(',');
-    let r = rowsCache.get(key);
+    let r = this.rowsCache.get(key);
     if (r === undefined) {
-      r = stackDisjuncts(ctx.disjuncts, which, nOut);
-      rowsCache.set(key, r);
+      r = stackDisjuncts(this.ctx.disjuncts, which, this.nOut);
+      this.rowsCache.set(key, r);
     }
     return r;
-  };
+  }
+
+  /** The whole box, bounded: the root domain, or refuted, or a counterexample. */
+  root(open: number[]): Expansion<ChainDomain> {
+    const r = this.bound(this.ctx.box.lower, this.ctx.box.upper, open, true, null);
+    if (r === null) return { children: [], counterexample: null, unresolved: 0 };
+    if ('ce' in r) return { children: [], counterexample: r.ce, unresolved: 0 };
+    return { children: [{ key: r.worst, domain: r.d }], counterexample: null, unresolved: 0 };
+  }
+
+  /** Attacks on the whole box and on the head domain's box, in turn. */
+  attack(round: number, d: ChainDomain | null): Float64Array | null {
+    const { ctx } = this;
+    const target = round % 2 === 0 || d === null ? ctx.box : { lower: d.lower, upper: d.upper };
+    return attack(ctx.graph, ctx.bg, target, ctx.disjuncts, { restarts: 16, steps: 50, deadline: ctx.deadline, random: ctx.random })?.x ?? null;
+  }
+
+  encode(d: ChainDomain): unknown {
+    const { rows: _rows, ...wire } = d;
+    return wire;
+  }
+
+  decode(wire: unknown): ChainDomain {
+    const w = wire as ChainWire;
+    return { ...w, rows: this.rowsOf(w.which) };
+  }
+
+  unresolvedReason(count: number): string {
+    return unresolvedBoxes(count);
+  }
+
+  expand(d: ChainDomain): Expansion<ChainDomain> {
+    const { ctx, n } = this;
+    const { box } = ctx;
+    const bound = this.bound.bind(this);
+    const out: Expansion<ChainDomain> = { children: [], counterexample: null, unresolved: 0 };
+    // Split where width × |coefficient| of the worst row is largest (the widest dimension when all vanish).
+    let dim = -1;
+    let top = 0;
+    let widest = -1;
+    let widestDim = -1;
+    for (let i = 0; i < n; i++) {
+      const w = d.upper[i] - d.lower[i];
+      const full = box.upper[i] - box.lower[i];
+      if (!(w > MIN_WIDTH * Math.max(full, 1e-300))) continue;
+      const s = Math.abs(d.coef[i]) * w;
+      if (s > top) {
+        top = s;
+        dim = i;
+      }
+      if (w / full > widest) {
+        widest = w / full;
+        widestDim = i;
+      }
+    }
+    if (dim < 0) dim = widestDim;
+    if (dim < 0) return { children: [], counterexample: null, unresolved: 1 };
+    // First, the box's own linear bounds (relaxations fixed): a split that already lifts the worse half's margin
+    // (rows of a disjunct pulling different ways) is taken as is.
+    const fixedDim = fixedRelaxationSplit(d, n, box, worstOf(d));
+    if (fixedDim >= 0) dim = fixedDim;
+    // Candidates: the best scores (LOOKAHEAD of them), each split bounded; the split whose worse child is best wins.
+    const order = Array.from({ length: n }, (_, i) => i)
+      .filter((i) => d.upper[i] - d.lower[i] > MIN_WIDTH * Math.max(box.upper[i] - box.lower[i], 1e-300))
+      .sort((a, b) => Math.abs(d.coef[b]) * (d.upper[b] - d.lower[b]) - Math.abs(d.coef[a]) * (d.upper[a] - d.lower[a]));
+    const tries = fixedDim >= 0 ? [fixedDim] : order.slice(0, LOOKAHEAD);
+    if (!tries.includes(dim)) tries[0] = dim;
+    let pick: { d: ChainDomain; worst: number }[] | null = null;
+    let pickScore = -Infinity;
+    for (const cand of tries) {
+      const mid = 0.5 * (d.lower[cand] + d.upper[cand]);
+      const kids: { d: ChainDomain; worst: number }[] = [];
+      let score = Infinity;
+      for (const side of [0, 1]) {
+        const lower = Float64Array.from(d.lower);
+        const upper = Float64Array.from(d.upper);
+        if (side === 0) upper[cand] = mid;
+        else lower[cand] = mid;
+        const child = bound(lower, upper, d.open, false, d);
+        if (child === null) continue;
+        if ('ce' in child) return { children: [], counterexample: child.ce, unresolved: 0 };
+        kids.push(child);
+        score = Math.min(score, child.score);
+      }
+      if (score > pickScore || pick === null) {
+        pickScore = score;
+        pick = kids;
+      }
+      if (kids.length === 0) break;
+    }
+    // The chosen children, bounded fully.
+    for (const quick of pick!) {
+      const child = bound(quick.d.lower, quick.d.upper, quick.d.open, true, d);
+      if (child === null) continue;
+      if ('ce' in child) return { children: out.children, counterexample: child.ce, unresolved: 0 };
+      out.children.push({ key: child.worst, domain: child.d });
+    }
+    return out;
+  }
+
   // Bounds one box: null when refuted, else its domain and worst margin; a checked counterexample ends the search.
   // `full`: when the forward bounds alone (a fraction of the cost, often enough deep in the tree) leave a disjunct
   // open, CROWN's backward pass refines the unstable neurons and the bound is recomputed.
   // The parent's linear bounds hold on the child's box too: CROWN's fresh relaxations are not always better.
-  const bound = (
+  private bound(
     lower: Float64Array,
     upper: Float64Array,
     which: number[],
     full: boolean,
     parent: ChainDomain | null,
-  ): { d: ChainDomain; worst: number; score: number } | { ce: Float64Array } | null => {
+  ): { d: ChainDomain; worst: number; score: number } | { ce: Float64Array } | null {
+    const { ctx, chain, n, x } = this;
     ctx.stats.domains++;
-    const rows = rowsOf(which);
+    const rows = this.rowsOf(which);
     const inherit = (l: Float64Array): void => {
       if (parent === null || parent.rows !== rows) return;
       for (let r = 0; r < rows.count; r++) {
@@ -296,95 +422,8 @@ async function chainInputSplit(ctx: SearchContext, chain: LayerChain, open: numb
       }
       rowConst[r] = spec.backLower[r] - m;
     }
-    return { d: { lower, upper, open: stillOpen, coef, rowCoef: spec.inputCoef, rowConst, rows }, worst, score };
-  };
-  try {
-    const root = bound(box.lower, box.upper, open, true, null);
-    if (root === null) return { kind: 'refuted' };
-    if ('ce' in root) return found(ctx, root.ce);
-    heap.push(root.worst, root.d);
-    while (heap.size > 0) {
-      const why = await checkpoint.check(heap.size);
-      if (why !== null) return { kind: 'stopped', why };
-      const d = heap.pop()!;
-      if (pacer.due()) {
-        const target = pacer.rounds % 2 === 0 ? box : { lower: d.lower, upper: d.upper };
-        const ce = pacer.run(() =>
-          attack(ctx.graph, ctx.bg, target, ctx.disjuncts, { restarts: 16, steps: 50, deadline: ctx.deadline, random: ctx.random }),
-        );
-        if (ce !== null) return found(ctx, ce.x);
-      }
-      // Split where width × |coefficient| of the worst row is largest (the widest dimension when all vanish).
-      let dim = -1;
-      let top = 0;
-      let widest = -1;
-      let widestDim = -1;
-      for (let i = 0; i < n; i++) {
-        const w = d.upper[i] - d.lower[i];
-        const full = box.upper[i] - box.lower[i];
-        if (!(w > MIN_WIDTH * Math.max(full, 1e-300))) continue;
-        const s = Math.abs(d.coef[i]) * w;
-        if (s > top) {
-          top = s;
-          dim = i;
-        }
-        if (w / full > widest) {
-          widest = w / full;
-          widestDim = i;
-        }
-      }
-      if (dim < 0) dim = widestDim;
-      if (dim < 0) {
-        unresolved++;
-        continue;
-      }
-      // First, the box's own linear bounds (relaxations fixed): a split that already lifts the worse half's margin
-      // (rows of a disjunct pulling different ways) is taken as is.
-      const fixedDim = fixedRelaxationSplit(d, n, box, worstOf(d));
-      if (fixedDim >= 0) dim = fixedDim;
-      // Candidates: the best scores (LOOKAHEAD of them), each split bounded; the split whose worse child is best wins.
-      const order = Array.from({ length: n }, (_, i) => i)
-        .filter((i) => d.upper[i] - d.lower[i] > MIN_WIDTH * Math.max(box.upper[i] - box.lower[i], 1e-300))
-        .sort((a, b) => Math.abs(d.coef[b]) * (d.upper[b] - d.lower[b]) - Math.abs(d.coef[a]) * (d.upper[a] - d.lower[a]));
-      const tries = fixedDim >= 0 ? [fixedDim] : order.slice(0, LOOKAHEAD);
-      if (!tries.includes(dim)) tries[0] = dim;
-      let pick: { d: ChainDomain; worst: number }[] | null = null;
-      let pickScore = -Infinity;
-      for (const cand of tries) {
-        const mid = 0.5 * (d.lower[cand] + d.upper[cand]);
-        const kids: { d: ChainDomain; worst: number }[] = [];
-        let score = Infinity;
-        for (const side of [0, 1]) {
-          const lower = Float64Array.from(d.lower);
-          const upper = Float64Array.from(d.upper);
-          if (side === 0) upper[cand] = mid;
-          else lower[cand] = mid;
-          const child = bound(lower, upper, d.open, false, d);
-          if (child === null) continue;
-          if ('ce' in child) return found(ctx, child.ce);
-          kids.push(child);
-          score = Math.min(score, child.score);
-        }
-        if (score > pickScore || pick === null) {
-          pickScore = score;
-          pick = kids;
-        }
-        if (kids.length === 0) break;
-      }
-      // The chosen children, bounded fully.
-      for (const quick of pick!) {
-        const child = bound(quick.d.lower, quick.d.upper, quick.d.open, true, d);
-        if (child === null) continue;
-        if ('ce' in child) return found(ctx, child.ce);
-        heap.push(child.worst, child.d);
-      }
-    }
-  } finally {
-    ctx.stats.bab_s += (performance.now() - t0) / 1000 - pacer.spent_s;
-    ctx.stats.falsify_s += pacer.spent_s;
+    return { d: { lower, upper, open: stillOpen, coef, rowCoef: spec.inputCoef, rowConst, which, rows }, worst, score };
   }
-  if (unresolved > 0) return { kind: 'unresolved', reason: `${unresolved} input boxes reached the minimum width without a verdict` };
-  return { kind: 'refuted' };
 }
 
 /** x (in the box) when the chain's forward pass says it meets an open disjunct and the float64 re-check agrees. */

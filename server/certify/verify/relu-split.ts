@@ -2,9 +2,9 @@
 import type { BoundGraph, Interval } from '../../bounds/index';
 import { attack } from './falsify';
 import { boundRows, boundRowsFixed, infeasible, recomputeAfter } from './bounding';
-import { MinHeap } from './heap';
+import { branchAndBound } from './bab';
 import { disjunctMargins, stackDisjuncts, type StackedRows } from './property';
-import { AttackPacer, SearchCheckpoint, type SearchContext, type SearchOutcome } from './search';
+import { searchSetup, type BranchingSearch, type Expansion, type SearchContext, type SearchOutcome, type SearchSetup } from './search';
 
 interface ReluDomain {
   /** Bounds of every nonlinear op's input, valid on this domain (split neurons clamped at 0). */
@@ -33,74 +33,91 @@ export async function reluSplit(
   rootWorst: number,
   options: ReluSplitOptions,
 ): Promise<SearchOutcome> {
-  const { bg, box } = ctx;
-  const heap = new MinHeap<ReluDomain>();
-  const rootRows = stackDisjuncts(ctx.disjuncts, open, bg.outputSize);
-  heap.push(rootWorst, { pre: rootPre, open, worstRow: worstRowOf(rootRows, rootLower), depth: 0 });
-  let unresolved = 0;
-  const checkpoint = new SearchCheckpoint(ctx);
-  const pacer = new AttackPacer(ATTACK_SHARE);
-  const t0 = performance.now();
-  try {
-    while (heap.size > 0) {
-      const why = await checkpoint.check(heap.size);
-      if (why !== null) return { kind: 'stopped', why };
-      if (pacer.due()) {
-        const ce = pacer.run(() => attack(ctx.graph, bg, box, ctx.disjuncts, { restarts: 16, steps: 100, deadline: ctx.deadline, random: ctx.random }));
-        if (ce !== null) return { kind: 'counterexample', counterexample: ce };
-      }
-      const d = heap.pop()!;
-      const choice = chooseNeuron(bg, d.pre, d.worstRow);
-      if (choice === null) {
-        // No unstable neuron left, yet not refuted: the relaxation ignores the split constraints, so no verdict here.
-        unresolved++;
-        continue;
-      }
-      for (const active of [true, false]) {
-        ctx.stats.domains++;
-        const pre = new Map(d.pre);
-        const old = d.pre.get(choice.value)!;
-        const b = { lower: Float64Array.from(old.lower), upper: Float64Array.from(old.upper) };
-        if (active) b.lower[choice.neuron] = 0;
-        else b.upper[choice.neuron] = 0;
-        pre.set(choice.value, b);
-        let rows = stackDisjuncts(ctx.disjuncts, d.open, bg.outputSize);
-        let lower = boundRowsFixed(bg, box, rows, pre);
-        let margins = disjunctMargins(rows, lower);
-        let stillOpen = d.open.filter((k) => !margins.get(k)!.refuted);
-        let childPre = pre;
-        if (stillOpen.length > 0 && !options.fullRecompute && options.partialRecompute) {
-          // The layers after the split: only their neurons still unstable.
-          rows = stackDisjuncts(ctx.disjuncts, stillOpen, bg.outputSize);
-          const part = recomputeAfter(bg, box, rows, pre, choice.value, ctx.deadline);
-          if (infeasible(part.pre)) continue;
-          childPre = part.pre;
-          lower = part.lower;
-          margins = disjunctMargins(rows, lower);
-          stillOpen = stillOpen.filter((k) => !margins.get(k)!.refuted);
-        }
-        if (stillOpen.length > 0 && options.fullRecompute) {
-          rows = stackDisjuncts(ctx.disjuncts, stillOpen, bg.outputSize);
-          const full = boundRows(bg, box, rows, 'crown', pre);
-          if (infeasible(full.preActivations)) continue;
-          childPre = full.preActivations;
-          lower = full.lower;
-          margins = disjunctMargins(rows, lower);
-          stillOpen = stillOpen.filter((k) => !margins.get(k)!.refuted);
-        }
-        if (stillOpen.length === 0) continue;
-        const childRows = stackDisjuncts(ctx.disjuncts, stillOpen, bg.outputSize);
-        const childLower = restack(rows, lower, childRows);
-        const worst = Math.min(...stillOpen.map((k) => margins.get(k)!.margin));
-        heap.push(worst, { pre: childPre, open: stillOpen, worstRow: worstRowOf(childRows, childLower), depth: d.depth + 1 });
-      }
-    }
-  } finally {
-    ctx.stats.bab_s += (performance.now() - t0) / 1000 - pacer.spent_s;
-    ctx.stats.falsify_s += pacer.spent_s;
+  const rootRows = stackDisjuncts(ctx.disjuncts, open, ctx.bg.outputSize);
+  const root: ReluDomain = { pre: rootPre, open, worstRow: worstRowOf(rootRows, rootLower), depth: 0 };
+  return branchAndBound(ctx, new ReluSearch(ctx, options), { children: [{ key: rootWorst, domain: root }], counterexample: null, unresolved: 0 });
+}
+
+/** ReLU splitting: a domain is the pre-activation bounds under its split constraints (split neurons clamped at 0). */
+export class ReluSearch implements BranchingSearch<ReluDomain> {
+  readonly attackShare = ATTACK_SHARE;
+  readonly setup: SearchSetup;
+
+  constructor(
+    private readonly ctx: SearchContext,
+    private readonly options: ReluSplitOptions,
+  ) {
+    this.setup = searchSetup(ctx, { kind: 'relu', options });
   }
-  if (unresolved > 0) return { kind: 'unresolved', reason: `${unresolved} branch-and-bound domains had no unstable neuron left to split and were not refuted` };
-  return { kind: 'refuted' };
+
+  /** From fresh random points in the whole box: splitting neurons never points at an input. */
+  attack(): Float64Array | null {
+    const { ctx } = this;
+    return attack(ctx.graph, ctx.bg, ctx.box, ctx.disjuncts, { restarts: 16, steps: 100, deadline: ctx.deadline, random: ctx.random })?.x ?? null;
+  }
+
+  expand(d: ReluDomain): Expansion<ReluDomain> {
+    const { ctx, options } = this;
+    const { bg, box } = ctx;
+    const out: Expansion<ReluDomain> = { children: [], counterexample: null, unresolved: 0 };
+    const choice = chooseNeuron(bg, d.pre, d.worstRow);
+    if (choice === null) {
+      // No unstable neuron left, yet not refuted: the relaxation ignores the split constraints, so no verdict here.
+      out.unresolved = 1;
+      return out;
+    }
+    for (const active of [true, false]) {
+      ctx.stats.domains++;
+      const pre = new Map(d.pre);
+      const old = d.pre.get(choice.value)!;
+      const b = { lower: Float64Array.from(old.lower), upper: Float64Array.from(old.upper) };
+      if (active) b.lower[choice.neuron] = 0;
+      else b.upper[choice.neuron] = 0;
+      pre.set(choice.value, b);
+      let rows = stackDisjuncts(ctx.disjuncts, d.open, bg.outputSize);
+      let lower = boundRowsFixed(bg, box, rows, pre);
+      let margins = disjunctMargins(rows, lower);
+      let stillOpen = d.open.filter((k) => !margins.get(k)!.refuted);
+      let childPre = pre;
+      if (stillOpen.length > 0 && !options.fullRecompute && options.partialRecompute) {
+        // The layers after the split: only their neurons still unstable.
+        rows = stackDisjuncts(ctx.disjuncts, stillOpen, bg.outputSize);
+        const part = recomputeAfter(bg, box, rows, pre, choice.value, ctx.deadline);
+        if (infeasible(part.pre)) continue;
+        childPre = part.pre;
+        lower = part.lower;
+        margins = disjunctMargins(rows, lower);
+        stillOpen = stillOpen.filter((k) => !margins.get(k)!.refuted);
+      }
+      if (stillOpen.length > 0 && options.fullRecompute) {
+        rows = stackDisjuncts(ctx.disjuncts, stillOpen, bg.outputSize);
+        const full = boundRows(bg, box, rows, 'crown', pre);
+        if (infeasible(full.preActivations)) continue;
+        childPre = full.preActivations;
+        lower = full.lower;
+        margins = disjunctMargins(rows, lower);
+        stillOpen = stillOpen.filter((k) => !margins.get(k)!.refuted);
+      }
+      if (stillOpen.length === 0) continue;
+      const childRows = stackDisjuncts(ctx.disjuncts, stillOpen, bg.outputSize);
+      const childLower = restack(rows, lower, childRows);
+      const worst = Math.min(...stillOpen.map((k) => margins.get(k)!.margin));
+      out.children.push({ key: worst, domain: { pre: childPre, open: stillOpen, worstRow: worstRowOf(childRows, childLower), depth: d.depth + 1 } });
+    }
+    return out;
+  }
+
+  encode(d: ReluDomain): unknown {
+    return d;
+  }
+
+  decode(wire: unknown): ReluDomain {
+    return wire as ReluDomain;
+  }
+
+  unresolvedReason(count: number): string {
+    return `${count} branch-and-bound domains had no unstable neuron left to split and were not refuted`;
+  }
 }
 
 /** The lower bounds of `to`'s rows, taken from `from` (every row of `to` is in `from`, same owners, same order). */

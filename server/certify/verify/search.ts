@@ -3,6 +3,8 @@ import type { BoundGraph } from '../../bounds/index';
 import type { Graph } from '../../ir/graph';
 import type { InputBox, OutputDisjunct } from '../vnnlib/index';
 import type { Counterexample } from './falsify';
+import type { BabPool } from './bab-pool';
+import type { ReluSplitOptions } from './relu-split';
 
 export interface PhaseTimes {
   falsify_s: number;
@@ -22,6 +24,62 @@ export interface SearchContext {
   readonly stats: PhaseTimes & { domains: number };
   /** Called now and then with the number of open domains (progress). */
   onDomains?(visited: number, open: number): void;
+  /** Worker threads for the domains (bab-pool.ts); absent or 1 worker: every domain is bounded in this thread. */
+  readonly parallel?: ParallelSettings;
+}
+
+/** How branch and bound may hand domains to worker threads. */
+export interface ParallelSettings {
+  readonly workers: number;
+  /** The in-thread loop runs this long (ms) before the pool starts; 0: the pool starts (and is waited for) at once. */
+  readonly startAfter_ms: number;
+  /** The pool of this verification run, started on first use and shared by its searches; null when none can start. */
+  acquire(): BabPool | null;
+}
+
+/** What a worker needs, besides the model, to rebuild a search: the box, the disjuncts and the kind of search. */
+export interface SearchSetup {
+  readonly search:
+    | { kind: 'chain-input' }
+    | { kind: 'box-input' }
+    | { kind: 'relu'; options: ReluSplitOptions };
+  readonly box: InputBox;
+  readonly disjuncts: readonly OutputDisjunct[];
+  /** The deadline as epoch milliseconds (performance.now() does not share its origin across threads). */
+  readonly deadlineEpoch: number;
+}
+
+/** What a worker rebuilds a search of this context from. */
+export function searchSetup(ctx: SearchContext, search: SearchSetup['search']): SearchSetup {
+  return { search, box: ctx.box, disjuncts: ctx.disjuncts, deadlineEpoch: performance.timeOrigin + ctx.deadline };
+}
+
+/** One domain bounded and branched: its children (already bounded, keyed by worst margin), or a point to check. */
+export interface Expansion<D> {
+  children: { key: number; domain: D }[];
+  /** An input the search found unsafe on its sub-box: the driver re-checks it in float64 on the whole box. */
+  counterexample: Float64Array | null;
+  /** Domains that could be neither refuted nor split further. */
+  unresolved: number;
+}
+
+/**
+ * A branch-and-bound search over domains D, run by bab.ts in this thread or, domain by domain, in worker threads
+ * (which rebuild the same search from `setup` and exchange domains in their `encode`d form).
+ */
+export interface BranchingSearch<D> {
+  readonly setup: SearchSetup;
+  /** Share of the search's time given to attacks (main thread only). */
+  readonly attackShare: number;
+  /** Branches one domain and bounds its children. */
+  expand(d: D): Expansion<D>;
+  /** A falsification round (the `round`-th), given the domain at the head of the queue when there is one. */
+  attack(round: number, d: D | null): Float64Array | null;
+  /** Structured-cloneable form of a domain, and back. */
+  encode(d: D): unknown;
+  decode(wire: unknown): D;
+  /** The sentence for `count` unresolved domains. */
+  unresolvedReason(count: number): string;
 }
 
 export type SearchOutcome =

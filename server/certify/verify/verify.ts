@@ -8,7 +8,8 @@ import { BoundWorker } from './root';
 import { inputSplit } from './input-split';
 import { disjunctMargins, stackDisjuncts } from './property';
 import { reluSplit } from './relu-split';
-import { breathe, stopReason, type PhaseTimes, type SearchContext, type SearchOutcome } from './search';
+import { breathe, stopReason, type ParallelSettings, type PhaseTimes, type SearchContext, type SearchOutcome } from './search';
+import { BabPool, defaultBabWorkers } from './bab-pool';
 
 export type VerifyStatus = 'sat' | 'unsat' | 'timeout' | 'unknown' | 'error';
 export type VerifyMethod = 'pgd' | 'bounds' | 'input-split' | 'relu-split';
@@ -24,7 +25,29 @@ export interface VerifyOptions {
    * run in a worker thread, stopped at the deadline, while this thread attacks.
    */
   modelFile?: string;
+  /**
+   * Threads for branch-and-bound domains; default min(2, available cores). 1 keeps every domain in this thread; more
+   * start a pool of workers (each sent the model's IR once) when a search runs `workerStartAfter_s` undecided.
+   */
+  workers?: number;
+  /**
+   * Seconds the in-thread branch-and-bound loop runs before the pool starts (default 1: searches decided sooner never
+   * pay a worker's start-up). 0 starts it at once and waits for it.
+   */
+  workerStartAfter_s?: number;
   onProgress?(message: string): void;
+}
+
+/** Branch and bound's worker pool, when one was started. */
+export interface PoolReport {
+  /** Worker threads started. */
+  workers: number;
+  /** Domains they bounded (counted in `domains` too). */
+  domains: number;
+  /** Seconds until the first worker was ready (null: none became ready). */
+  startup_s: number | null;
+  /** The counterexample came from a worker's domain (re-checked in float64 by the main thread). */
+  counterexample: boolean;
 }
 
 export interface VerifyOutcome {
@@ -39,7 +62,12 @@ export interface VerifyOutcome {
   reason: string | null;
   time_s: number;
   phases: PhaseTimes;
+  /** null when every branch-and-bound domain was bounded in this thread. */
+  pool: PoolReport | null;
 }
+
+/** Default seconds of in-thread branch and bound before workers start (a worker needs ~0.1–0.3 s to start bundled). */
+const WORKER_START_AFTER_S = 1;
 
 /** Root CROWN cheaper than this: BaB recomputes every layer per domain. */
 const FULL_RECOMPUTE_S = 0.3;
@@ -51,6 +79,17 @@ export async function verifyProperty(graph: Graph, property: VnnlibProperty, opt
   const deadline = start + 1000 * options.timeout_s;
   const stats = { falsify_s: 0, bounds_s: 0, bab_s: 0, domains: 0 };
   const random = seededRandom(options.seed ?? 1);
+  const workers = options.workers ?? defaultBabWorkers();
+  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers: ${workers} is not a positive integer`);
+  let pool: BabPool | null | undefined;
+  const parallel: ParallelSettings = {
+    workers,
+    startAfter_ms: 1000 * Math.max(0, options.workerStartAfter_s ?? WORKER_START_AFTER_S),
+    acquire: () => {
+      if (pool === undefined) pool = BabPool.start(graph, workers);
+      return pool;
+    },
+  };
   const progress = options.onProgress ?? (() => undefined);
   const finish = (result: VerifyStatus, method: VerifyMethod | null, reason: string | null, ce: Counterexample | null = null): VerifyOutcome => ({
     result,
@@ -60,6 +99,10 @@ export async function verifyProperty(graph: Graph, property: VnnlibProperty, opt
     reason,
     time_s: (performance.now() - start) / 1000,
     phases: { falsify_s: stats.falsify_s, bounds_s: stats.bounds_s, bab_s: stats.bab_s },
+    pool:
+      pool == null
+        ? null
+        : { workers: pool.size, domains: pool.domains, startup_s: pool.startup_ms === null ? null : pool.startup_ms / 1000, counterexample: pool.counterexampleFromWorker && ce !== null },
   });
   const stopped = (why: 'timeout' | 'cancelled'): VerifyOutcome =>
     why === 'timeout'
@@ -191,6 +234,7 @@ export async function verifyProperty(graph: Graph, property: VnnlibProperty, opt
         deadline,
         signal: options.signal,
         stats,
+        parallel,
         onDomains: (visited, pending) => progress(`branch and bound: ${visited} domains, ${pending} open`),
       };
       const worst = Math.min(...open.map((k) => margins.get(k)!.margin));
@@ -210,6 +254,8 @@ export async function verifyProperty(graph: Graph, property: VnnlibProperty, opt
     }
   } finally {
     worker?.stop();
+    // Every BaB worker has exited before the answer goes out (a cancelled run leaves no thread computing).
+    await pool?.close();
   }
   if (unresolved !== null) return finish('unknown', null, unresolved);
   return finish('unsat', decidedBy, null);
