@@ -7,38 +7,12 @@ import { buildBoundGraph, computeBounds } from '../../server/bounds/index';
 import { babWorkersAlive } from '../../server/certify/verify/bab-pool';
 import { verifyProperty, type VerifyOptions, type VerifyOutcome } from '../../server/certify/verify/index';
 import { forwardBatch } from '../../server/certify/verify/network';
-import { parseVnnlib, readVnnlibFile, type VnnlibProperty } from '../../server/certify/vnnlib/index';
+import { readVnnlibFile, type VnnlibProperty } from '../../server/certify/vnnlib/index';
 import { evaluate } from '../../server/ir/forward';
 import type { Graph, IRNode, Tensor } from '../../server/ir/graph';
-import { encodeModel, type ModelSpec } from '../../server/onnx/encode';
-import { loadModelBytes, loadModelFile } from '../../server/onnx/load';
+import { loadModelFile } from '../../server/onnx/load';
 import { repoRoot, rng } from '../helpers/onnx-models';
-
-const gemm = (x: string, w: string, b: string, y: string) => ({ opType: 'Gemm', inputs: [x, w, b], outputs: [y], attrs: { transB: { kind: 'int' as const, value: 1 } } });
-
-/** x[1,n] → Gemm → Relu → … → Gemm → y[1,m], with the given weights (row-major out × in). */
-function mlp(layers: { w: number[][]; b: number[] }[]): Graph {
-  const nodes = [];
-  const initializers = [];
-  let x = 'x';
-  for (const [i, l] of layers.entries()) {
-    initializers.push({ name: `W${i}`, dims: [l.w.length, l.w[0].length], data: Float32Array.from(l.w.flat()) });
-    initializers.push({ name: `b${i}`, dims: [l.w.length], data: Float32Array.from(l.b) });
-    const last = i === layers.length - 1;
-    nodes.push(gemm(x, `W${i}`, `b${i}`, last ? 'y' : `h${i}`));
-    if (!last) {
-      nodes.push({ opType: 'Relu', inputs: [`h${i}`], outputs: [`a${i}`], name: `relu${i}` });
-      x = `a${i}`;
-    }
-  }
-  const spec: ModelSpec = {
-    inputs: [{ name: 'x', shape: [1, layers[0].w[0].length] }],
-    outputs: [{ name: 'y', shape: [1, layers[layers.length - 1].w.length] }],
-    nodes,
-    initializers,
-  };
-  return loadModelBytes(encodeModel(spec), 'test.onnx').graph;
-}
+import { assertValidCounterexample, mlp, property, vnnlib } from '../helpers/verify-cases';
 
 /** Random weights of the given widths, scaled by 1/√fan-in. */
 function randomLayers(widths: number[], seed: number): { w: number[][]; b: number[] }[] {
@@ -47,18 +21,6 @@ function randomLayers(widths: number[], seed: number): { w: number[][]; b: numbe
     w: Array.from({ length: out }, () => Array.from({ length: widths[i] }, () => ((next() * 2 - 1) * 2) / Math.sqrt(widths[i]))),
     b: Array.from({ length: out }, () => (next() * 2 - 1) * 0.3),
   }));
-}
-
-function property(graph: Graph, text: string): VnnlibProperty {
-  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-  return parseVnnlib(text, { nInputs: size(graph.inputs[0].shape), nOutputs: size(graph.outputs[0].shape) });
-}
-
-function vnnlib(box: [number, number][], outputs: string, nOut: number): string {
-  const lines = [...box.map((_, i) => `(declare-const X_${i} Real)`), ...Array.from({ length: nOut }, (_, j) => `(declare-const Y_${j} Real)`)];
-  box.forEach(([l, u], i) => lines.push(`(assert (>= X_${i} ${l}))`, `(assert (<= X_${i} ${u}))`));
-  lines.push(outputs);
-  return lines.join('\n') + '\n';
 }
 
 /** max of output 0 − output 1 over a grid of the box (2 inputs), for properties just above the true maximum. */
@@ -86,26 +48,6 @@ async function bothWays(g: Graph, p: VnnlibProperty, options: Omit<VerifyOptions
   return { serial, pooled };
 }
 
-/** A sat answer's counterexample: in a box of the property, and the IR's float64 forward pass meets a disjunct. */
-function assertHoldsInFloat64(g: Graph, p: VnnlibProperty, o: VerifyOutcome): void {
-  assert.equal(o.result, 'sat');
-  const ce = o.counterexample!;
-  const y = evaluate(g, Float64Array.from(ce.x), 1, 'float64').get(g.outputs[0].name)!;
-  assert.deepEqual(Array.from(y), Array.from(ce.y), 'y is the float64 forward pass of x');
-  const holds = p.specs.some(
-    (s) =>
-      Array.from(ce.x).every((v, i) => v >= s.box.lower[i] && v <= s.box.upper[i]) &&
-      s.disjuncts.some((d) => {
-        for (let r = 0; r < d.rows; r++) {
-          let a = 0;
-          for (let j = 0; j < y.length; j++) a += d.A[r * y.length + j] * y[j];
-          if (!(a <= d.b[r])) return false;
-        }
-        return true;
-      }),
-  );
-  assert.ok(holds, 'the counterexample lies in the box and meets every row of a disjunct');
-}
 
 test('input splitting on a deep chain: the pool explores the same tree as the serial loop and proves the same property', async () => {
   // 2 → 20 → 20 → 20 → 2: a layer chain of 4 (the ACAS Xu search); y0 − y1 stays below a bound just over its maximum
@@ -221,8 +163,8 @@ test('a counterexample found in a worker holds in the float64 forward pass (chai
     const p = property(g, vnnlib([[0, 1], [0, 1]], '(assert (>= Y_0 0.5))', 1));
     const { serial, pooled } = await bothWays(g, p, { timeout_s: 60 });
     assert.equal(serial.method, 'input-split', `depth ${depth}: ${serial.method} ${serial.reason}`);
-    assertHoldsInFloat64(g, p, serial);
-    assertHoldsInFloat64(g, p, pooled);
+    assertValidCounterexample(g, p, serial);
+    assertValidCounterexample(g, p, pooled);
     assert.equal(pooled.method, 'input-split');
     assert.ok(pooled.pool !== null && pooled.pool.counterexample, `depth ${depth}: the counterexample came from a worker (${JSON.stringify(pooled.pool)})`);
   }
@@ -277,7 +219,7 @@ test('the 2021_test instances get their agreed answers with the pool too', async
     const p = readVnnlibFile(join(dir, 'vnnlib', `${prop}.vnnlib`));
     const o = await verifyProperty(g, p, { timeout_s: 30, workers: 2, workerStartAfter_s: 0 });
     assert.equal(o.result, expected, `${model}: ${o.reason ?? ''}`);
-    if (expected === 'sat') assertHoldsInFloat64(g, p, o);
+    if (expected === 'sat') assertValidCounterexample(g, p, o);
   }
   assert.equal(babWorkersAlive(), 0);
 });

@@ -49,42 +49,68 @@ export class DenseMap extends LinearMapBase {
     if (this.absWeight === null) this.absWeight = this.weight.map(Math.abs);
     return this.mul(this.absWeight, xs[0], rows);
   }
-  /** One pass of IBP: W·c, |W|·r and |W|·(|c| + r) for one row (the center/radius form). */
+  private compact: Float32Array | Float64Array | null = null;
+  /**
+   * The weights as float32 when every one is a float32 value (ONNX float models): the same numbers exactly, in half
+   * the memory the IBP pass streams through; else the float64 weights themselves.
+   */
+  private compactWeight(): Float32Array | Float64Array {
+    if (this.compact === null) {
+      const f = Float32Array.from(this.weight);
+      this.compact = f.every((v, i) => v === this.weight[i]) ? f : this.weight;
+    }
+    return this.compact;
+  }
+  private norms: Float64Array | null = null;
+  /** ‖W[n, ·]‖₁ per output, rounded up a little so the product bound above stays an upper bound in float64. */
+  private rowNorms(): Float64Array {
+    if (this.norms === null) {
+      const { k, n, weight: w } = this;
+      this.norms = new Float64Array(n);
+      for (let j = 0; j < n; j++) {
+        let t = 0;
+        for (let i = 0; i < k; i++) t += Math.abs(w[j * k + i]);
+        this.norms[j] = t * (1 + 1e-12);
+      }
+    }
+    return this.norms;
+  }
+  /**
+   * One pass of IBP in the center/radius form: W·c, |W|·r, and a bound on the magnitude of the summed terms for the
+   * rounding allowance, Σ_k |W[n, k]|·(|c_k| + r_k) ≤ ‖W[n, ·]‖₁ · max_k (|c_k| + r_k) (row norms computed once).
+   */
   fusedInterval(center: Float64Array, radius: Float64Array): [Float64Array, Float64Array, Float64Array] {
-    const { p, k, n, weight: w } = this;
+    const { p, k, n } = this;
+    const w = this.compactWeight();
+    const norms = this.rowNorms();
     const yc = new Float64Array(p * n);
     const yr = new Float64Array(p * n);
     const ys = new Float64Array(p * n);
-    const mag = new Float64Array(p * k);
-    for (let i = 0; i < p * k; i++) mag[i] = Math.abs(center[i]) + radius[i];
     for (let q = 0; q < p; q++) {
       const xo = q * k;
+      let mag = 0;
+      for (let i = xo; i < xo + k; i++) mag = Math.max(mag, Math.abs(center[i]) + radius[i]);
       for (let j = 0; j < n; j++) {
         const wo = j * k;
         // Two accumulators per sum: shorter dependency chains.
-        let c0 = 0, r0 = 0, s0 = 0, c1 = 0, r1 = 0, s1 = 0;
+        let c0 = 0, r0 = 0, c1 = 0, r1 = 0;
         let i = 0;
         for (; i + 1 < k; i += 2) {
-          const w0 = w[wo + i], w1 = w[wo + i + 1];
-          const a0 = Math.abs(w0), a1 = Math.abs(w1);
           const x = xo + i;
+          const w0 = w[wo + i], w1 = w[wo + i + 1];
           c0 += w0 * center[x];
           c1 += w1 * center[x + 1];
-          r0 += a0 * radius[x];
-          r1 += a1 * radius[x + 1];
-          s0 += a0 * mag[x];
-          s1 += a1 * mag[x + 1];
+          r0 += Math.abs(w0) * radius[x];
+          r1 += Math.abs(w1) * radius[x + 1];
         }
         if (i < k) {
-          const wv = w[wo + i];
-          const aw = Math.abs(wv);
-          c0 += wv * center[xo + i];
-          r0 += aw * radius[xo + i];
-          s0 += aw * mag[xo + i];
+          const w0 = w[wo + i];
+          c0 += w0 * center[xo + i];
+          r0 += Math.abs(w0) * radius[xo + i];
         }
         yc[q * n + j] = c0 + c1;
         yr[q * n + j] = r0 + r1;
-        ys[q * n + j] = s0 + s1;
+        ys[q * n + j] = norms[j] * mag;
       }
     }
     return [yc, yr, ys];
@@ -145,6 +171,7 @@ export interface ConvGeometry {
  */
 export class ConvMap extends LinearMapBase {
   private absWeight: Float64Array | null = null;
+  private norms: Float64Array | null = null;
   /** The convolution unrolled as a sparse matrix (conv outputs × conv inputs), when it fits. */
   private csr: { rowStart: Int32Array; col: Int32Array; value: Float64Array; absValue: Float64Array } | null | undefined;
   private readonly convIn: number;
@@ -189,25 +216,32 @@ export class ConvMap extends LinearMapBase {
   fusedInterval(center: Float64Array, radius: Float64Array): [Float64Array, Float64Array, Float64Array] | null {
     const m = this.transposed ? null : this.unrolled();
     if (!m) return null;
-    const { rowStart, col, value } = m;
+    const { rowStart, col, value, absValue } = m;
     const n = rowStart.length - 1;
+    if (this.norms === null) {
+      this.norms = new Float64Array(n);
+      for (let j = 0; j < n; j++) {
+        let t = 0;
+        for (let e = rowStart[j]; e < rowStart[j + 1]; e++) t += absValue[e];
+        this.norms[j] = t * (1 + 1e-12);
+      }
+    }
+    const norms = this.norms;
+    let mag = 0;
+    for (let i = 0; i < center.length; i++) mag = Math.max(mag, Math.abs(center[i]) + radius[i]);
     const yc = new Float64Array(n);
     const yr = new Float64Array(n);
     const ys = new Float64Array(n);
     for (let j = 0; j < n; j++) {
-      let c = 0, r = 0, s = 0;
+      let c = 0, r = 0;
       for (let e = rowStart[j]; e < rowStart[j + 1]; e++) {
-        const wv = value[e];
-        const aw = Math.abs(wv);
-        const ci = center[col[e]];
-        const ri = radius[col[e]];
-        c += wv * ci;
-        r += aw * ri;
-        s += aw * (Math.abs(ci) + ri);
+        const q = col[e];
+        c += value[e] * center[q];
+        r += absValue[e] * radius[q];
       }
       yc[j] = c;
       yr[j] = r;
-      ys[j] = s;
+      ys[j] = norms[j] * mag;
     }
     return [yc, yr, ys];
   }

@@ -122,6 +122,32 @@ function centreCheck(ctx: SearchContext, d: BoxDomain): Float64Array | null {
 }
 
 /**
+ * Among the dimensions still wider than MIN_WIDTH of the box's: the one where width × |weight| is largest (`dim`;
+ * the widest one when every weight vanishes), and the widest one (`widest`); −1 for both when none is left.
+ */
+function smearDimension(lower: Float64Array, upper: Float64Array, box: { lower: Float64Array; upper: Float64Array }, weight: ArrayLike<number>): { dim: number; widest: number } {
+  let dim = -1;
+  let top = 0;
+  let widestShare = -1;
+  let widest = -1;
+  for (let i = 0; i < lower.length; i++) {
+    const w = upper[i] - lower[i];
+    const full = box.upper[i] - box.lower[i];
+    if (!(w > MIN_WIDTH * Math.max(full, 1e-300))) continue;
+    const s = Math.abs(weight[i]) * w;
+    if (s > top) {
+      top = s;
+      dim = i;
+    }
+    if (w / full > widestShare) {
+      widestShare = w / full;
+      widest = i;
+    }
+  }
+  return { dim: dim >= 0 ? dim : widest, widest };
+}
+
+/**
  * The dimension with the largest width × |gradient| of the worst open row at the centre (a smear score);
  * the widest when the gradient vanishes; −1 when every dimension is below the minimum width.
  */
@@ -143,28 +169,11 @@ function splitDimension(ctx: SearchContext, d: BoxDomain): number {
     }
   }
   const g = gy === null ? new Float64Array(n) : inputGradient(ctx.bg, tape, gy, 1);
-  let dim = -1;
-  let top = -1;
-  let widest = -1;
-  let widestDim = -1;
-  for (let i = 0; i < n; i++) {
-    const w = d.upper[i] - d.lower[i];
-    const full = ctx.box.upper[i] - ctx.box.lower[i];
-    if (!(w > MIN_WIDTH * Math.max(full, 1e-300)) || w <= 0) continue;
-    const s = Math.abs(g[i]) * w;
-    if (s > top) {
-      top = s;
-      dim = i;
-    }
-    if (w / full > widest) {
-      widest = w / full;
-      widestDim = i;
-    }
-  }
-  if (d.pre === null || widestDim < 0) return top > 0 ? dim : widestDim;
+  const { dim: smeared, widest: widestDim } = smearDimension(d.lower, d.upper, ctx.box, g);
+  if (d.pre === null || widestDim < 0) return smeared;
   // With the parent's relaxations at hand, try every dimension cheaply: keep the split whose worse half is best.
   const rows = stackDisjuncts(ctx.disjuncts, d.open, nOut);
-  let bestDim = top > 0 ? dim : widestDim;
+  let bestDim = smeared;
   let bestScore = -Infinity;
   for (let i = 0; i < n; i++) {
     const w = d.upper[i] - d.lower[i];
@@ -280,25 +289,7 @@ export class ChainInputSearch implements BranchingSearch<ChainDomain> {
     const bound = this.bound.bind(this);
     const out: Expansion<ChainDomain> = { children: [], counterexample: null, unresolved: 0 };
     // Split where width × |coefficient| of the worst row is largest (the widest dimension when all vanish).
-    let dim = -1;
-    let top = 0;
-    let widest = -1;
-    let widestDim = -1;
-    for (let i = 0; i < n; i++) {
-      const w = d.upper[i] - d.lower[i];
-      const full = box.upper[i] - box.lower[i];
-      if (!(w > MIN_WIDTH * Math.max(full, 1e-300))) continue;
-      const s = Math.abs(d.coef[i]) * w;
-      if (s > top) {
-        top = s;
-        dim = i;
-      }
-      if (w / full > widest) {
-        widest = w / full;
-        widestDim = i;
-      }
-    }
-    if (dim < 0) dim = widestDim;
+    let { dim } = smearDimension(d.lower, d.upper, box, d.coef);
     if (dim < 0) return { children: [], counterexample: null, unresolved: 1 };
     // First, the box's own linear bounds (relaxations fixed): a split that already lifts the worse half's margin
     // (rows of a disjunct pulling different ways) is taken as is.
