@@ -1,12 +1,12 @@
 // Both cores for CROWN's backward rows: chainRows split between this thread and one helper thread, fork-join.
 //
-// The rows of a backward pass are independent, so the second half goes to a helper worker that holds a copy of
-// the chain plan (sent once per plan) while this thread computes the first half; this thread then blocks on an
-// Atomics flag until the helper has written its half into shared memory. Each row is computed by the same code
+// The rows of a backward pass are independent, so they are cut into chunks that this thread and a helper worker
+// (holding a copy of the chain plan, sent once per plan) claim from a shared counter and write into shared memory;
+// this thread then waits on Atomics flags for the chunks the helper took. Each row is computed by the same code
 // in both threads, so the result equals the one-thread result exactly. The helper is used only on the main thread
 // (certify and verify workers already keep the cores busy), once a plan has been used a few times (a one-shot bound
 // computation does not pay for starting the helper and copying the plan), and for passes big enough to pay for the hand-off. Any failure
-// of the helper (it did not start, threw, or took too long) falls back to computing that half here.
+// of the helper (it threw, or took too long) falls back to computing its chunks here.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +33,8 @@ export type BoundsWorkerMessage =
       region: Region;
       k: number;
       start: ChainStart;
-      /** Int32 status at byte 0 (0 pending, 1 done, 2 failed), then the rows' results as float64 from byte 8. */
+      /** Pieces of `start` to claim (see chunkRows, chunkLayout). */
+      chunks: number;
       buffer: SharedArrayBuffer;
     };
 
@@ -100,8 +101,8 @@ function rowCount(start: ChainStart): number {
 
 function slice(start: ChainStart, from: number, to: number, width: number): ChainStart {
   return start.kind === 'neurons'
-    ? { kind: 'neurons', neurons: start.neurons.slice(from, to) }
-    : { kind: 'matrix', rows: start.rows.slice(from * width, to * width), count: to - from };
+    ? { kind: 'neurons', neurons: start.neurons.subarray(from, to) }
+    : { kind: 'matrix', rows: start.rows.subarray(from * width, to * width), count: to - from };
 }
 
 /** Rough multiply-adds of the pass: every row meets the input and each relaxed level's neurons. */
@@ -135,32 +136,66 @@ export function chainRowsParallel(
   }
   let regionId = regionIds.get(region);
   if (regionId === undefined) regionIds.set(region, (regionId = nextRegion++));
-  // Rows sorted by cost would balance better; halves are close enough for the uniform rows of one level.
-  const half = Math.ceil(rows / 2);
-  const width = start.kind === 'matrix' ? start.rows.length / start.count : 0;
-  const theirs = slice(start, half, rows, width);
-  const buffer = new SharedArrayBuffer(8 + 8 * 2 * (rows - half));
-  const status = new Int32Array(buffer, 0, 1);
+  const chunks = Math.min(CHUNKS, Math.ceil(rows / 8));
+  const layout = chunkLayout(chunks, rows);
+  const buffer = new SharedArrayBuffer(layout.bytes);
+  const control = new Int32Array(buffer, 0, 2 + chunks);
+  const out = new Float64Array(buffer, layout.resultOffset, 2 * rows);
   const needed: [number, Relaxation][] = [];
   for (let m = 1; m < k; m++) {
     const r = relaxations.get(plan.act[m]);
     if (r !== undefined) needed.push([plan.act[m], r]);
   }
-  h.worker.postMessage({ type: 'rows', plan: planId, relaxations: needed, regionId, region, k, start: theirs, buffer } satisfies BoundsWorkerMessage);
+  h.worker.postMessage({ type: 'rows', plan: planId, relaxations: needed, regionId, region, k, start, chunks, buffer } satisfies BoundsWorkerMessage);
 
-  const mine = chainRows(plan, relaxations, region, k, slice(start, 0, half, width));
-  const result = new Float64Array(2 * rows);
-  result.set(mine, 0);
-  Atomics.wait(status, 0, 0, HELPER_DEADLINE_MS);
-  if (Atomics.load(status, 0) === 1) {
-    stats.handoffs++;
-    result.set(new Float64Array(buffer, 8, 2 * (rows - half)), 2 * half);
-  } else {
-    stats.fallbacks++;
-    // Failed or too slow: never trust a late write; stop using the helper and compute the half here.
-    helper = null;
-    void h.worker.terminate();
-    result.set(chainRows(plan, relaxations, region, k, theirs), 2 * half);
+  // Both threads claim chunks from the shared counter until none is left: no thread waits on a slower half, and a
+  // helper that is still starting up simply gets nothing.
+  const width = start.kind === 'matrix' ? start.rows.length / start.count : 0;
+  const computeChunk = (c: number): void => {
+    const [from, to] = chunkRows(c, chunks, rows);
+    out.set(chainRows(plan, relaxations, region, k, slice(start, from, to, width)), 2 * from);
+  };
+  for (let c = Atomics.add(control, 0, 1); c < chunks; c = Atomics.add(control, 0, 1)) {
+    computeChunk(c);
+    Atomics.store(control, 2 + c, CHUNK_DONE_HERE);
   }
-  return result;
+  const deadline = performance.now() + HELPER_DEADLINE_MS;
+  let helped = false;
+  for (let c = 0; c < chunks; c++) {
+    let state = Atomics.load(control, 2 + c);
+    while (state === CHUNK_PENDING && performance.now() < deadline) {
+      Atomics.wait(control, 2 + c, CHUNK_PENDING, Math.max(1, deadline - performance.now()));
+      state = Atomics.load(control, 2 + c);
+    }
+    if (state === CHUNK_DONE_THERE) helped = true;
+    else if (state !== CHUNK_DONE_HERE) {
+      // Failed or too slow: stop using the helper and compute the chunk here (a late write lands in this call's
+      // buffer, which is copied out below and then dropped).
+      stats.fallbacks++;
+      helper = null;
+      void h.worker.terminate();
+      computeChunk(c);
+    }
+  }
+  if (helped) stats.handoffs++;
+  return Float64Array.from(out);
+}
+
+/** How many pieces a pass is cut into for the two threads to claim. */
+const CHUNKS = 8;
+/** Per-chunk states in the control array. */
+export const CHUNK_PENDING = 0;
+export const CHUNK_DONE_HERE = 1;
+export const CHUNK_DONE_THERE = 2;
+export const CHUNK_FAILED = 3;
+
+/** Rows [from, to) of chunk c of `chunks` over `rows` rows (both threads cut the same way). */
+export function chunkRows(c: number, chunks: number, rows: number): [number, number] {
+  return [Math.floor((c * rows) / chunks), Math.floor(((c + 1) * rows) / chunks)];
+}
+
+/** The shared buffer: Int32 [next chunk, unused, state per chunk], then the 2·rows results as float64. */
+export function chunkLayout(chunks: number, rows: number): { bytes: number; resultOffset: number } {
+  const resultOffset = 8 * Math.ceil((4 * (2 + chunks)) / 8);
+  return { bytes: resultOffset + 8 * 2 * rows, resultOffset };
 }
