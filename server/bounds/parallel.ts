@@ -182,7 +182,7 @@ export function chainRowsParallel(
 }
 
 /** How many pieces a pass is cut into for the two threads to claim. */
-const CHUNKS = 8;
+const CHUNKS = 2;
 /** Per-chunk states in the control array. */
 export const CHUNK_PENDING = 0;
 export const CHUNK_DONE_HERE = 1;
