@@ -51,13 +51,7 @@ export function neuronBounds(
   const raw = boundRows(bg, relaxations, region, value, size, 2 * k, (r, out, o) => {
     out[o + neurons[r >> 1]] = r & 1 ? -1 : 1;
   });
-  const lower = new Float64Array(k);
-  const upper = new Float64Array(k);
-  for (let i = 0; i < k; i++) {
-    lower[i] = raw[2 * i];
-    upper[i] = -raw[2 * i + 1];
-  }
-  return { lower, upper };
+  return splitPairs(raw, k);
 }
 
 export interface CrownState {
@@ -146,11 +140,5 @@ export function crownSpec(
     const src = (r >> 1) * n;
     for (let j = 0; j < n; j++) out[o + j] = s * rows[src + j];
   });
-  const lower = new Float64Array(count);
-  const upper = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    lower[i] = raw[2 * i];
-    upper[i] = -raw[2 * i + 1];
-  }
-  return { lower, upper };
+  return splitPairs(raw, count);
 }

@@ -14,6 +14,7 @@ import { Worker, isMainThread } from 'node:worker_threads';
 import { type ChainPlan, type ChainStart, chainRows } from './chain';
 import type { Relaxation } from './ops/types';
 import type { Region } from './region';
+import { type WorkerEntry, workerEntry } from '../worker-entry';
 
 /** Estimated multiply-adds of a pass below which one thread is faster than a hand-off. */
 const MIN_WORK = 4e5;
@@ -33,7 +34,7 @@ export type BoundsWorkerMessage =
       region: Region;
       k: number;
       start: ChainStart;
-      /** Pieces of `start` to claim (see chunkRows, chunkLayout). */
+      /** Pieces of `start` to claim (see chunkOf, chunkLayout). */
       chunks: number;
       buffer: SharedArrayBuffer;
     };
@@ -61,13 +62,9 @@ function wanted(): boolean {
   return availableParallelism() >= 2;
 }
 
-/** The helper's script: the bundle's `bounds-worker.js` beside the bundle, or worker.ts under tsx (as certify's pool). */
-function helperEntry(): { file: string; execArgv: string[] | undefined } {
-  if (__filename.endsWith('.ts')) {
-    const tsxRequireHook = 'tsx/cjs';
-    return { file: join(__dirname, 'worker.ts'), execArgv: ['--require', require.resolve(tsxRequireHook)] };
-  }
-  return { file: join(__dirname, 'bounds-worker.js'), execArgv: undefined };
+/** The bounds-worker thread's script (server/worker-entry.ts). */
+function helperEntry(): WorkerEntry {
+  return workerEntry(join(__dirname, 'worker.ts'), 'bounds-worker.js');
 }
 
 function startHelper(): Helper | null {
@@ -95,14 +92,18 @@ export async function stopBoundsHelper(): Promise<void> {
   if (h) await h.worker.terminate();
 }
 
-function rowCount(start: ChainStart): number {
+export function rowCount(start: ChainStart): number {
   return start.kind === 'neurons' ? start.neurons.length : start.count;
 }
 
-function slice(start: ChainStart, from: number, to: number, width: number): ChainStart {
-  return start.kind === 'neurons'
-    ? { kind: 'neurons', neurons: start.neurons.subarray(from, to) }
-    : { kind: 'matrix', rows: start.rows.subarray(from * width, to * width), count: to - from };
+/** Chunk c of `chunks` of a pass (both threads cut the same way): its first row and its rows as a start. */
+export function chunkOf(start: ChainStart, c: number, chunks: number): { from: number; part: ChainStart } {
+  const rows = rowCount(start);
+  const from = Math.floor((c * rows) / chunks);
+  const to = Math.floor(((c + 1) * rows) / chunks);
+  if (start.kind === 'neurons') return { from, part: { kind: 'neurons', neurons: start.neurons.subarray(from, to) } };
+  const width = start.rows.length / start.count;
+  return { from, part: { kind: 'matrix', rows: start.rows.subarray(from * width, to * width), count: to - from } };
 }
 
 /** Rough multiply-adds of the pass: every row meets the input and each relaxed level's neurons. */
@@ -150,10 +151,9 @@ export function chainRowsParallel(
 
   // Both threads claim chunks from the shared counter until none is left: no thread waits on a slower half, and a
   // helper that is still starting up simply gets nothing.
-  const width = start.kind === 'matrix' ? start.rows.length / start.count : 0;
   const computeChunk = (c: number): void => {
-    const [from, to] = chunkRows(c, chunks, rows);
-    out.set(chainRows(plan, relaxations, region, k, slice(start, from, to, width)), 2 * from);
+    const { from, part } = chunkOf(start, c, chunks);
+    out.set(chainRows(plan, relaxations, region, k, part), 2 * from);
   };
   for (let c = Atomics.add(control, 0, 1); c < chunks; c = Atomics.add(control, 0, 1)) {
     computeChunk(c);
@@ -189,10 +189,6 @@ export const CHUNK_DONE_HERE = 1;
 export const CHUNK_DONE_THERE = 2;
 export const CHUNK_FAILED = 3;
 
-/** Rows [from, to) of chunk c of `chunks` over `rows` rows (both threads cut the same way). */
-export function chunkRows(c: number, chunks: number, rows: number): [number, number] {
-  return [Math.floor((c * rows) / chunks), Math.floor(((c + 1) * rows) / chunks)];
-}
 
 /** The shared buffer: Int32 [next chunk, unused, state per chunk], then the 2·rows results as float64. */
 export function chunkLayout(chunks: number, rows: number): { bytes: number; resultOffset: number } {

@@ -1,7 +1,7 @@
 // The bound engine's helper thread (parallel.ts): holds chain plans and computes the rows handed to it.
 import { parentPort } from 'node:worker_threads';
-import { type ChainPlan, type ChainStart, chainRows } from './chain';
-import { type BoundsWorkerMessage, CHUNK_DONE_THERE, CHUNK_FAILED, chunkLayout, chunkRows } from './parallel';
+import { type ChainPlan, chainRows } from './chain';
+import { type BoundsWorkerMessage, CHUNK_DONE_THERE, CHUNK_FAILED, chunkLayout, chunkOf, rowCount } from './parallel';
 import type { Region } from './region';
 
 const plans = new Map<number, ChainPlan>();
@@ -15,19 +15,15 @@ parentPort?.on('message', (message: BoundsWorkerMessage) => {
   }
   const { chunks, buffer, start } = message;
   const control = new Int32Array(buffer, 0, 2 + chunks);
-  const rows = start.kind === 'neurons' ? start.neurons.length : start.count;
+  const rows = rowCount(start);
   const out = new Float64Array(buffer, chunkLayout(chunks, rows).resultOffset, 2 * rows);
-  const width = start.kind === 'matrix' ? start.rows.length / start.count : 0;
   const plan = plans.get(message.plan);
   if (region?.id !== message.regionId) region = { id: message.regionId, value: message.region };
   const relaxations = new Map(message.relaxations);
   for (let c = Atomics.add(control, 0, 1); c < chunks; c = Atomics.add(control, 0, 1)) {
     try {
       if (plan === undefined) throw new Error(`no plan ${message.plan}`);
-      const [from, to] = chunkRows(c, chunks, rows);
-      const part: ChainStart = start.kind === 'neurons'
-        ? { kind: 'neurons', neurons: start.neurons.subarray(from, to) }
-        : { kind: 'matrix', rows: start.rows.subarray(from * width, to * width), count: to - from };
+      const { from, part } = chunkOf(start, c, chunks);
       out.set(chainRows(plan, relaxations, region.value, message.k, part), 2 * from);
       Atomics.store(control, 2 + c, CHUNK_DONE_THERE);
     } catch {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CertifySettings, SampleOutcome } from './sample';
 import type { WorkerInit, WorkerReply, WorkerTask } from './worker';
+import { type WorkerEntry, workerEntry } from '../worker-entry';
 
 /** The samples of a run: `inputs` holds `labels.length` samples contiguously; `indices` are their source indices. */
 export interface SampleBatch {
@@ -24,23 +25,14 @@ export interface PoolRun {
   signal?: AbortSignal;
 }
 
-/**
- * The worker script: the bundle's `certify-worker.js` beside `cli.js`/`server.js`, or, when this module runs as
- * TypeScript (tests under tsx), `worker.ts` with tsx's CommonJS hook. (Node 20 does not apply ESM loader hooks
- * given as `--import tsx` to a worker's own entry, so the require hook it is.)
- */
-export function workerEntry(): { file: string; execArgv: string[] | undefined } {
-  if (__filename.endsWith('.ts')) {
-    // Through a variable: the bundles never take this branch, and esbuild should not try to resolve tsx for them.
-    const tsxRequireHook = 'tsx/cjs';
-    return { file: join(__dirname, 'worker.ts'), execArgv: ['--require', require.resolve(tsxRequireHook)] };
-  }
-  return { file: join(__dirname, 'certify-worker.js'), execArgv: undefined };
+/** The certify-worker thread's script (server/worker-entry.ts). */
+export function certifyWorkerEntry(): WorkerEntry {
+  return workerEntry(join(__dirname, 'worker.ts'), 'certify-worker.js');
 }
 
 /** Runs every sample on `run.workers` threads; resolves `{ cancelled }` once all are done or the signal fired. */
 export function runPool(run: PoolRun): Promise<{ cancelled: boolean }> {
-  const entry = workerEntry();
+  const entry = certifyWorkerEntry();
   if (!existsSync(entry.file)) {
     return Promise.reject(new Error(`the certification worker ${entry.file} is missing — rebuild with \`node esbuild.mjs\``));
   }

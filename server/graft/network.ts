@@ -603,12 +603,6 @@ export class TrainableNetwork {
     return { mask: Uint8Array.from(g.hostMask), slope: Float32Array.from(slope), intercept: Float32Array.from(intercept) };
   }
 
-  /** The graft mask of a layer as the host holds it (no device read), or undefined when the layer is a plain ReLU. */
-  graftMask(layerIndex: number): Uint8Array | undefined {
-    this.checkLayer(layerIndex);
-    return this.grafts.get(layerIndex)?.hostMask;
-  }
-
   /** 1 − mask of a grafted layer as a [1, ...shape] tensor (owned by the network), or undefined when not grafted. */
   graftKeep(layerIndex: number): tf.Tensor | undefined {
     this.checkLayer(layerIndex);

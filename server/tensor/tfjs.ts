@@ -1,5 +1,8 @@
 // Small tfjs helpers shared by training code: cross-entropy, accuracy, batched prediction, a seeded PRNG.
 import * as tf from '@tensorflow/tfjs';
+import { seededRandom } from './random';
+
+export { seededRandom };
 
 /** Mean softmax cross-entropy of logits [B, C] against integer labels [B]. */
 export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
@@ -41,17 +44,6 @@ export async function forEachBatch(
   }
 }
 
-/** A seeded uniform [0, 1) generator (mulberry32): reproducible shuffles and initialisations. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Standard normal samples from a uniform generator (Box–Muller). */
 export function seededNormal(uniform: () => number): () => number {

@@ -3,6 +3,10 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { encodeModel, type ModelSpec, type TensorSpec } from '../../server/onnx/encode';
+import { seededRandom } from '../../server/tensor/random';
+
+/** mulberry32 (server/tensor/random.ts): a small deterministic generator, uniform in [0, 1). */
+export const rng = seededRandom;
 
 export const repoRoot = resolve(__dirname, '..', '..');
 
@@ -25,17 +29,6 @@ export function findOnnxFiles(dir: string): string[] {
   return out;
 }
 
-/** mulberry32: a small deterministic generator, uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The seed of this run: GRAFTCERT_SEED when set, otherwise fresh; printed so a failure can be replayed. */
 export function testSeed(label: string): number {

@@ -6,18 +6,11 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Graph } from '../../ir/graph';
 import type { BabReply, BabRequest, BabWorkerInit, WireExpansion } from './bab-worker';
+import { type WorkerEntry, workerEntry } from '../../worker-entry';
 
-/**
- * The worker script: the bundle's `bab-worker.js` beside `cli.js`/`server.js`, or, when this module runs as
- * TypeScript (tests, bench under tsx), `bab-worker.ts` with tsx's CommonJS hook (as server/certify/pool.ts does).
- */
-export function babWorkerEntry(): { file: string; execArgv: string[] | undefined } {
-  if (__filename.endsWith('.ts')) {
-    // Through a variable: the bundles never take this branch, and esbuild should not try to resolve tsx for them.
-    const tsxRequireHook = 'tsx/cjs';
-    return { file: join(__dirname, 'bab-worker.ts'), execArgv: ['--require', require.resolve(tsxRequireHook)] };
-  }
-  return { file: join(__dirname, 'bab-worker.js'), execArgv: undefined };
+/** The bab-worker thread's script (server/worker-entry.ts). */
+export function babWorkerEntry(): WorkerEntry {
+  return workerEntry(join(__dirname, 'bab-worker.ts'), 'bab-worker.js');
 }
 
 /** As data-set certification's default: one thread per core, at most 2 (the machines this runs on). */

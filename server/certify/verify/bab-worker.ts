@@ -3,7 +3,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { buildBoundGraph, type BoundGraph } from '../../bounds/index';
 import type { Graph } from '../../ir/graph';
-import { seededRandom } from './falsify';
+import { seededRandom } from '../../tensor/random';
 import type { BranchingSearch, SearchContext, SearchSetup } from './search';
 import { createSearch } from './searches';
 

@@ -5,6 +5,7 @@ import type { BoundGraph } from '../../bounds/index';
 import type { InputBox, OutputDisjunct } from '../vnnlib/index';
 import { forwardBatch, inputGradient } from './network';
 import { meets, violation } from './property';
+import { seededRandom } from '../../tensor/random';
 
 export interface Counterexample {
   x: Float64Array;
@@ -21,17 +22,6 @@ export interface AttackOptions {
   random: () => number;
 }
 
-/** mulberry32, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The decisive check: x clamped into the box, run through the IR's own float64 forward pass, and some disjunct met

@@ -4,17 +4,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BoundReply, BoundTask, BoundWorkerInit } from './worker';
+import { type WorkerEntry, workerEntry } from '../../worker-entry';
 
-/**
- * The worker script: the bundle's `verify-worker.js` beside `cli.js`/`server.js`, or, when this module runs as
- * TypeScript (tests, bench under tsx), `worker.ts` with tsx's CommonJS hook (as server/certify/pool.ts does).
- */
-export function verifyWorkerEntry(): { file: string; execArgv: string[] | undefined } {
-  if (__filename.endsWith('.ts')) {
-    const tsxRequireHook = 'tsx/cjs';
-    return { file: join(__dirname, 'worker.ts'), execArgv: ['--require', require.resolve(tsxRequireHook)] };
-  }
-  return { file: join(__dirname, 'verify-worker.js'), execArgv: undefined };
+/** The verify-worker thread's script (server/worker-entry.ts). */
+export function verifyWorkerEntry(): WorkerEntry {
+  return workerEntry(join(__dirname, 'worker.ts'), 'verify-worker.js');
 }
 
 /** One task's progress, updated as the worker replies. */

@@ -2,7 +2,8 @@
 import { buildBoundGraph, UnsupportedModelError, type BoundGraph } from '../../bounds/index';
 import type { Graph } from '../../ir/graph';
 import type { VnnlibProperty } from '../vnnlib/index';
-import { attack, sampleSearch, seededRandom, type Counterexample } from './falsify';
+import { attack, sampleSearch, type Counterexample } from './falsify';
+import { seededRandom } from '../../tensor/random';
 import { boundRows, type RowBounds } from './bounding';
 import { BoundWorker } from './root';
 import { inputSplit } from './input-split';
