@@ -86,13 +86,14 @@ export function backwardBound(
       const b = op.bias;
       if (b !== null) {
         const n = op.outputSize;
+        const bm = op.biasMagnitude;
         for (let r = 0; r < rows; r++) {
           let s = 0;
           let m = 0;
           for (let j = 0; j < n; j++) {
             const t = a[r * n + j] * b[j];
             s += t;
-            m += Math.abs(t);
+            m += bm === null ? Math.abs(t) : Math.abs(a[r * n + j]) * bm[j];
           }
           lower[r] += s;
           magnitude[r] += m;

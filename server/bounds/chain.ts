@@ -91,6 +91,7 @@ function buildPlan(bg: BoundGraph): ChainPlan | null {
   segOps.forEach((s, m) => level.set(s[s.length - 1].output, m + 1));
   const J: Float64Array[] = [new Float64Array(0)];
   const b: Float64Array[] = [new Float64Array(0)];
+  const bAbs: Float64Array[] = [new Float64Array(0)];
   for (let m = 1; m <= L; m++) {
     const ops = segOps[m - 1];
     const nOut = sizes[m];
@@ -99,11 +100,19 @@ function buildPlan(bg: BoundGraph): ChainPlan | null {
     for (let t = ops.length - 1; t >= 0; t--) a = ops[t].backward(a, nOut)[0];
     J.push(a);
     let y: Float64Array = new Float64Array(sizes[m - 1]);
+    let ya: Float64Array = new Float64Array(sizes[m - 1]);
     for (const op of ops) {
       y = Float64Array.from(op.applyLinear([y], 1));
-      if (op.bias !== null) for (let j = 0; j < y.length; j++) y[j] += op.bias[j];
+      ya = Float64Array.from(op.applyAbs([ya], 1));
+      const bm = op.biasMagnitude;
+      if (op.bias !== null)
+        for (let j = 0; j < y.length; j++) {
+          y[j] += op.bias[j];
+          ya[j] += bm !== null ? bm[j] : Math.abs(op.bias[j]);
+        }
     }
     b.push(y);
+    bAbs.push(ya);
   }
   const P: Mat[][] = [[]];
   const Q: Float64Array[] = [new Float64Array(0)];
@@ -118,7 +127,7 @@ function buildPlan(bg: BoundGraph): ChainPlan | null {
     }
     P.push(row);
     const q = Float64Array.from(b[k]);
-    const qa = b[k].map(Math.abs);
+    const qa = Float64Array.from(bAbs[k]);
     if (k > 1) {
       const n = sizes[k - 1];
       for (let i = 0; i < sizes[k]; i++) {

@@ -1,6 +1,7 @@
 // The bound graph: the model's nodes as bound ops (topological order), with every unsupported op collected.
 import type { Graph, Tensor } from '../ir/graph';
 import { sizeOf } from '../tensor/types';
+import { fuseAffine } from './fuse';
 import { boundOpBuilder } from './ops/registry';
 import { UnsupportedOp, type BoundOp, type BuildContext, type NonlinearBoundOp } from './ops/types';
 
@@ -37,7 +38,12 @@ export class UnsupportedModelError extends Error {
   }
 }
 
-export function buildBoundGraph(graph: Graph, method = 'bound propagation'): BoundGraph {
+export interface BuildOptions {
+  /** Compose chains of affine ops into one op each (fuse.ts; default true). */
+  fuse?: boolean;
+}
+
+export function buildBoundGraph(graph: Graph, method = 'bound propagation', options: BuildOptions = {}): BoundGraph {
   const unsupported: UnsupportedNode[] = [];
   if (graph.inputs.length !== 1) {
     unsupported.push({
@@ -68,7 +74,7 @@ export function buildBoundGraph(graph: Graph, method = 'bound propagation'): Bou
     relevant[i] = true;
     for (const name of node.inputs) if (name !== '' && !graph.constants.has(name)) needed.add(name);
   }
-  const ops: BoundOp[] = [];
+  let ops: BoundOp[] = [];
   graph.nodes.forEach((node, i) => {
     if (!relevant[i]) return;
     const builder = boundOpBuilder(node);
@@ -90,6 +96,7 @@ export function buildBoundGraph(graph: Graph, method = 'bound propagation'): Bou
   if (!needed.has(input) && unsupported.length === 0 && output !== input)
     unsupported.push({ node: graph.name, opType: 'graph', detail: 'an output that does not depend on the input' });
   if (unsupported.length > 0) throw new UnsupportedModelError(method, unsupported);
+  if (options.fuse !== false) ops = fuseAffine(ops, output);
   const producer = new Map<string, number>();
   ops.forEach((op, i) => producer.set(op.output, i));
   const nonlinear = ops.flatMap((op, i) => (op.kind === 'nonlinear' ? [i] : []));

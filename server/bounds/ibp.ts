@@ -44,12 +44,14 @@ export function linearInterval(op: LinearBoundOp, inputs: readonly Interval[]): 
     );
   }
   const bias = op.bias;
+  const bm = op.biasMagnitude;
+  const allowance = SUM_ALLOWANCE;
   const n = c.length;
   const lower = new Float64Array(n);
   const upper = new Float64Array(n);
   for (let j = 0; j < n; j++) {
     const cj = bias !== null ? c[j] + bias[j] : c[j];
-    const slack = SUM_ALLOWANCE * (scale[j] + (bias !== null ? Math.abs(bias[j]) : 0));
+    const slack = allowance * (scale[j] + (bm !== null ? bm[j] : bias !== null ? Math.abs(bias[j]) : 0));
     lower[j] = cj - r[j] - slack;
     upper[j] = cj + r[j] + slack;
   }
@@ -77,18 +79,25 @@ export function ibpAll(bg: BoundGraph, region: Region): Map<string, Interval> {
 export function ibpSpec(bg: BoundGraph, values: ReadonlyMap<string, Interval>, spec: Specification): Interval {
   const last = bg.ops[bg.producer.get(bg.output) ?? -1];
   let out: Interval;
-  if (last instanceof DenseMap && last.p === 1) {
+  // Only when that op is the Gemm/MatMul node itself: a fused MatMul → Add (fuse.ts) keeps the output box form, as
+  // auto_LiRPA does for a model ending in MatMul + Add.
+  if (last instanceof DenseMap && last.p === 1 && (last.node.opType === 'Gemm' || last.node.opType === 'MatMul')) {
     const { k, n } = last;
     const w = new Float64Array(spec.count * k);
     const bias = last.bias !== null ? new Float64Array(spec.count) : null;
+    const magnitude = new Float64Array(spec.count);
     for (let r = 0; r < spec.count; r++)
       for (let j = 0; j < n; j++) {
         const c = spec.rows[r * n + j];
         if (c === 0) continue;
         for (let i = 0; i < k; i++) w[r * k + i] += c * last.weight[j * k + i];
-        if (bias !== null) bias[r] += c * last.bias![j];
+        if (bias !== null) {
+          bias[r] += c * last.bias![j];
+          magnitude[r] += Math.abs(c) * (last.biasMagnitude !== null ? last.biasMagnitude[j] : Math.abs(last.bias![j]));
+        }
       }
     const folded = new DenseMap(last.node, last.inputs[0], '', 1, k, spec.count, w, bias);
+    folded.biasMagnitude = magnitude;
     out = linearInterval(folded, [values.get(last.inputs[0])!]);
   } else {
     const y = values.get(bg.output)!;

@@ -3,52 +3,12 @@
 // in wasm too. Node ≥ 16 runs wasm SIMD; where it does not compile, `wasmGemm` is null and callers use plain
 // TypeScript (kernels.ts).
 import type { FloatArray } from './types';
+import { ADD, F64X2_ADD, F64X2_MUL, I32, LT_U, MUL, NE, SUB, V128, ZERO, get, i32, load, set, splat64, store, uleb, wasmModule } from './wasm-bytes';
 
 const MR = 4;
 const NR = 4;
 const KC = 256;
 const MC = 128;
-
-// --- bytecode helpers ---
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-const str = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-
-// opcodes
-const get = (i: number): number[] => [0x20, ...uleb(i)];
-const set = (i: number): number[] => [0x21, ...uleb(i)];
-const i32 = (v: number): number[] => [0x41, ...sleb(v)];
-const ADD = 0x6a, SUB = 0x6b, MUL = 0x6c, LT_U = 0x49, NE = 0x47;
-const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
-const load = (offset: number): number[] => simd(0x00, 3, ...uleb(offset));
-const store = (offset: number): number[] => simd(0x0b, 3, ...uleb(offset));
-const splat64 = (offset: number): number[] => simd(0x0a, 3, ...uleb(offset));
-const F64X2_ADD = simd(0xf0);
-const F64X2_MUL = simd(0xf2);
-const ZERO = simd(0x0c, ...new Array(16).fill(0));
 
 /**
  * kernel(pa, pb, pc, mPanels, nPanels, kc, ldc): for every panel pair, C[4×4 tile] += Apanel·Bpanel over kc,
@@ -93,18 +53,7 @@ function moduleBytes(pages: number): Uint8Array {
   e(0x0b); // end loop i
   e(get(JP), i32(1), ADD, 0x22, ...uleb(JP), get(NP), LT_U, 0x0d, 0);
   e(0x0b); // end loop j
-  e(0x0b); // end function
-  const locals = [2, ...uleb(6), 0x7f, ...uleb(11), 0x7b];
-  const fn = [...locals, ...body];
-  const code = [1, ...uleb(fn.length), ...fn];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 7, ...new Array(7).fill(0x7f), 0]),
-    ...section(3, [1, 0]),
-    ...section(5, [1, 0, ...uleb(pages)]),
-    ...section(7, [2, ...str('k'), 0, 0, ...str('m'), 2, 0]),
-    ...section(10, code),
-  ]);
+  return wasmModule(pages, [{ name: 'k', params: 7, locals: [[6, I32], [11, V128]], body }]);
 }
 
 interface Instance {

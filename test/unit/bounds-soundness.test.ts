@@ -93,6 +93,36 @@ function shapeNet(): ModelSpec {
   };
 }
 
+/** Input normalisation and per-channel affine ops around convolutions and dense layers: what fuse.ts composes. */
+function normNet(): ModelSpec {
+  return {
+    inputs: [{ name: 'x', shape: [1, 2, 5, 5] }],
+    outputs: [{ name: 'y', shape: [1, 3] }],
+    initializers: [
+      t('mean', [1, 2, 1, 1]), positive('std', [1, 2, 1, 1]),
+      t('w1', [3, 2, 3, 3]), t('b1', [3]),
+      positive('s1', [1, 3, 1, 1]), t('a1', [1, 3, 1, 1]),
+      t('w2', [4, 3, 2, 2]),
+      t('g1', [36, 6]), t('gb1', [6]), t('m2', [6, 3]), t('mb2', [3]),
+    ],
+    nodes: [
+      n('Sub', ['x', 'mean'], ['xs']),
+      n('Div', ['xs', 'std'], ['xn']),
+      n('Conv', ['xn', 'w1', 'b1'], ['c1'], { pads: attr.ints([1, 1, 1, 1]) }),
+      n('Mul', ['c1', 's1'], ['m1']),
+      n('Add', ['m1', 'a1'], ['p1']),
+      n('Relu', ['p1'], ['r1']),
+      n('Conv', ['r1', 'w2'], ['c2'], { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 0, 0]) }),
+      n('Relu', ['c2'], ['r2']),
+      n('Flatten', ['r2'], ['f']),
+      n('Gemm', ['f', 'g1', 'gb1'], ['h']),
+      n('Relu', ['h'], ['r3']),
+      n('MatMul', ['r3', 'm2'], ['mm']),
+      n('Add', ['mm', 'mb2'], ['y']),
+    ],
+  };
+}
+
 /** Samples: the box's two extreme corners, random vertices and random interior points. */
 function samples(lower: Float64Array, upper: Float64Array, count: number): Float64Array {
   const d = lower.length;
@@ -119,8 +149,8 @@ function forwardSelf(bg: BoundGraph, x: Float64Array): Map<string, Float64Array>
   return v;
 }
 
-function checkSound(graph: Graph, label: string, evaluateWith: 'onnx' | 'self'): void {
-  const bg = buildBoundGraph(graph);
+function checkSound(graph: Graph, label: string, evaluateWith: 'onnx' | 'self', fuse = true): void {
+  const bg = buildBoundGraph(graph, undefined, { fuse });
   const x0 = Float64Array.from({ length: bg.inputSize }, () => next() * 2 - 1);
   const eps = 0.05 + 0.3 * next();
   const region = linfBall(x0, eps);
@@ -169,11 +199,51 @@ function checkSound(graph: Graph, label: string, evaluateWith: 'onnx' | 'self'):
 }
 
 test('random conv network (Conv stride/pad/groups, BN, residual Add, MaxPool, Pad, AveragePool, Sigmoid, Tanh) is bounded soundly', () => {
-  for (let rep = 0; rep < 3; rep++) checkSound(loadModelBytes(encodeModel(convNet()), 'conv.onnx').graph, `convNet#${rep}`, 'onnx');
+  for (let rep = 0; rep < 3; rep++)
+    for (const fuse of [true, false]) checkSound(loadModelBytes(encodeModel(convNet()), 'conv.onnx').graph, `convNet#${rep}${fuse ? '' : ' unfused'}`, 'onnx', fuse);
 });
 
 test('random network of ConvTranspose, constant arithmetic, two-branch Sub/Add and shape ops is bounded soundly', () => {
-  for (let rep = 0; rep < 3; rep++) checkSound(loadModelBytes(encodeModel(shapeNet()), 'shape.onnx').graph, `shapeNet#${rep}`, 'onnx');
+  for (let rep = 0; rep < 3; rep++)
+    for (const fuse of [true, false]) checkSound(loadModelBytes(encodeModel(shapeNet()), 'shape.onnx').graph, `shapeNet#${rep}${fuse ? '' : ' unfused'}`, 'onnx', fuse);
+});
+
+test('random normalised network (per-channel Sub/Div before a padded Conv, Conv → Mul → Add, MatMul → Add) is bounded soundly, fused or not', () => {
+  for (let rep = 0; rep < 3; rep++)
+    for (const fuse of [true, false]) checkSound(loadModelBytes(encodeModel(normNet()), 'norm.onnx').graph, `normNet#${rep}${fuse ? '' : ' unfused'}`, 'onnx', fuse);
+});
+
+test('fusion composes each layer into one op and leaves every bound as it was (to rounding allowances)', () => {
+  for (const [label, spec] of [['normNet', normNet()], ['convNet', convNet()], ['shapeNet', shapeNet()]] as const) {
+    const graph = loadModelBytes(encodeModel(spec), `${label}.onnx`).graph;
+    const fused = buildBoundGraph(graph);
+    const plain = buildBoundGraph(graph, undefined, { fuse: false });
+    if (label === 'normNet') {
+      // Sub → Div → Conv → Mul → Add, Relu, Conv, Relu, Flatten → Gemm, Relu, MatMul → Add.
+      assert.deepEqual(fused.ops.map((o) => `${o.node.opType}:${o.constructor.name}`), [
+        'Add:ConvMap', 'Relu:ReluBound', 'Conv:ConvMap', 'Relu:ReluBound', 'Gemm:DenseMap', 'Relu:ReluBound', 'Add:DenseMap',
+      ]);
+    }
+    assert.ok(fused.ops.length < plain.ops.length, `${label}: nothing was fused`);
+    for (const op of fused.ops)
+      if (op.kind === 'linear' && op.biasMagnitude !== null)
+        op.biasMagnitude.forEach((m, j) => assert.ok(m >= Math.abs(op.bias![j]), `${label}: bias magnitude below |bias| at ${op.output}[${j}]`));
+    const region = linfBall(Float64Array.from({ length: fused.inputSize }, () => next() * 2 - 1), 0.1);
+    const margin = marginSpec(fused.outputSize, 1);
+    for (const method of ['ibp', 'crown'] as const) {
+      const a = computeBounds(fused, region, { method, spec: margin });
+      const b = computeBounds(plain, region, { method, spec: margin });
+      const close = (x: Float64Array, y: Float64Array, what: string): void =>
+        x.forEach((v, j) => assert.ok(Math.abs(v - y[j]) <= 1e-7 * (1 + Math.abs(y[j])), `${label} ${method} ${what}[${j}]: fused ${v}, unfused ${y[j]}`));
+      close(a.output.lower, b.output.lower, 'output lower');
+      close(a.output.upper, b.output.upper, 'output upper');
+      close(a.spec!.lower, b.spec!.lower, 'margin lower');
+      a.layers.forEach((l, i) => {
+        assert.equal(l.unstable, b.layers[i].unstable);
+        close(l.lower, b.layers[i].lower, `layer ${i} lower`);
+      });
+    }
+  }
 });
 
 /** fc net with its middle Relu replaced by a GraftedRelu (mask on half the neurons). */

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gemm, conv2d, conv2dTranspose, setWasmGemm, type Conv2dGeometry } from '../../server/tensor/kernels';
 import { wasmGemm, wasmGemmAvailable } from '../../server/tensor/wasm-gemm';
+import { ResidentMatrix } from '../../server/tensor/wasm-interval';
 import type { FloatArray } from '../../server/tensor/types';
 
 /** Deterministic pseudo-random numbers in [-1, 1) (xorshift), so failures reproduce. */
@@ -190,3 +191,51 @@ for (const kind of ['float64', 'float32'] as const) {
     }
   });
 }
+
+/** W·x and |W|·r by plain loops, for ResidentMatrix. */
+function intervalByLoops(w: Float64Array, n: number, k: number, xc: Float64Array, xr: Float64Array, rows: number): [Float64Array, Float64Array] {
+  const yc = new Float64Array(rows * n);
+  const yr = new Float64Array(rows * n);
+  for (let p = 0; p < rows; p++)
+    for (let j = 0; j < n; j++)
+      for (let i = 0; i < k; i++) {
+        yc[p * n + j] += w[j * k + i] * xc[p * k + i];
+        yr[p * n + j] += Math.abs(w[j * k + i]) * xr[p * k + i];
+      }
+  return [yc, yr];
+}
+
+test('the wasm IBP kernel (ResidentMatrix) equals plain loops for odd and even shapes, one row or many', () => {
+  assert.ok(wasmGemmAvailable(), 'wasm SIMD compiles on this Node');
+  const next = rng(11);
+  for (const [n, k, rows] of [[256, 784, 1], [7, 5, 40], [13, 33, 3], [1, 2048, 1], [16, 128, 25]] as const) {
+    const w = randomArray('float64', n * k, next) as Float64Array;
+    const xc = randomArray('float64', rows * k, next) as Float64Array;
+    const xr = (randomArray('float64', rows * k, next) as Float64Array).map(Math.abs);
+    const m = new ResidentMatrix(w, n, k);
+    const yc = new Float64Array(rows * n);
+    const yr = new Float64Array(rows * n);
+    assert.ok(m.interval(xc, xr, rows, yc, yr), `${n}×${k}×${rows} ran in wasm`);
+    const [ec, er] = intervalByLoops(w, n, k, xc, xr, rows);
+    assertClose(yc, ec, 1e-12, `${n}×${k}×${rows} W·x`);
+    assertClose(yr, er, 1e-12, `${n}×${k}×${rows} |W|·r`);
+  }
+});
+
+test('ResidentMatrix: matrices that no longer fit the arena start it over, and earlier ones are placed again', () => {
+  const next = rng(12);
+  // Five 16 MiB matrices: the fifth does not fit the 64 MiB arena with the first four.
+  const n = 1000, k = 2000;
+  const ms = Array.from({ length: 5 }, () => new ResidentMatrix(randomArray('float64', n * k, next) as Float64Array, n, k));
+  const xc = randomArray('float64', k, next) as Float64Array;
+  const xr = xc.map(Math.abs);
+  for (const round of [0, 1])
+    for (const [i, m] of ms.entries()) {
+      const yc = new Float64Array(n);
+      const yr = new Float64Array(n);
+      assert.ok(m.interval(xc, xr, 1, yc, yr));
+      const [ec, er] = intervalByLoops(m.weight, n, k, xc, xr, 1);
+      assertClose(yc, ec, 1e-12, `round ${round}, matrix ${i}: W·x`);
+      assertClose(yr, er, 1e-12, `round ${round}, matrix ${i}: |W|·r`);
+    }
+});

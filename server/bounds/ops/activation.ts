@@ -53,8 +53,13 @@ export class ReluBound extends ElementwiseBound {
     return x > 0 ? x : 0;
   }
   override interval(lower: Float64Array, upper: Float64Array): { lower: Float64Array; upper: Float64Array } {
-    const lo = lower.map((v) => (v > 0 ? v : 0));
-    const hi = upper.map((v) => (v > 0 ? v : 0));
+    const n = lower.length;
+    const lo = new Float64Array(n);
+    const hi = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      lo[i] = lower[i] > 0 ? lower[i] : 0;
+      hi[i] = upper[i] > 0 ? upper[i] : 0;
+    }
     const g = this.graft;
     if (g !== null)
       for (let i = 0; i < lo.length; i++) {

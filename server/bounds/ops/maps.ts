@@ -1,10 +1,12 @@
 // The few linear-map kernels every affine op is built from: dense, convolution, gather-affine, sparse (CSR).
 import type { IRNode } from '../../ir/graph';
 import { gemm } from '../../tensor/kernels';
+import { ResidentMatrix } from '../../tensor/wasm-interval';
 import type { LinearBoundOp } from './types';
 
 abstract class LinearMapBase implements LinearBoundOp {
   readonly kind = 'linear' as const;
+  biasMagnitude: Float64Array | null = null;
   constructor(
     readonly node: IRNode,
     readonly inputs: readonly string[],
@@ -49,69 +51,24 @@ export class DenseMap extends LinearMapBase {
     if (this.absWeight === null) this.absWeight = this.weight.map(Math.abs);
     return this.mul(this.absWeight, xs[0], rows);
   }
-  private compact: Float32Array | Float64Array | null = null;
-  /**
-   * The weights as float32 when every one is a float32 value (ONNX float models): the same numbers exactly, in half
-   * the memory the IBP pass streams through; else the float64 weights themselves.
-   */
-  private compactWeight(): Float32Array | Float64Array {
-    if (this.compact === null) {
-      const f = Float32Array.from(this.weight);
-      this.compact = f.every((v, i) => v === this.weight[i]) ? f : this.weight;
-    }
-    return this.compact;
-  }
   private norms: Float64Array | null = null;
-  /** ‖W[n, ·]‖₁ per output, rounded up a little so the product bound above stays an upper bound in float64. */
-  private rowNorms(): Float64Array {
-    if (this.norms === null) {
-      const { k, n, weight: w } = this;
-      this.norms = new Float64Array(n);
-      for (let j = 0; j < n; j++) {
-        let t = 0;
-        for (let i = 0; i < k; i++) t += Math.abs(w[j * k + i]);
-        this.norms[j] = t * (1 + 1e-12);
-      }
-    }
-    return this.norms;
-  }
+  private resident: ResidentMatrix | null = null;
   /**
-   * One pass of IBP in the center/radius form: W·c, |W|·r, and a bound on the magnitude of the summed terms for the
-   * rounding allowance, Σ_k |W[n, k]|·(|c_k| + r_k) ≤ ‖W[n, ·]‖₁ · max_k (|c_k| + r_k) (row norms computed once).
+   * One pass of IBP in the center/radius form: W·c, |W|·r (by the wasm kernel when it is there), and a bound on the
+   * magnitude of the summed terms for the rounding allowance, Σ_k |W[n, k]|·(|c_k| + r_k) ≤ ‖W[n, ·]‖₁ · max_k
+   * (|c_k| + r_k) (row norms computed once, rounded up).
    */
   fusedInterval(center: Float64Array, radius: Float64Array): [Float64Array, Float64Array, Float64Array] {
-    const { p, k, n } = this;
-    const w = this.compactWeight();
-    const norms = this.rowNorms();
+    const { p, k, n, weight: w } = this;
+    if (this.norms === null) this.norms = rowNorms(w, n, k);
     const yc = new Float64Array(p * n);
     const yr = new Float64Array(p * n);
+    this.resident ??= new ResidentMatrix(w, n, k);
+    if (!this.resident.interval(center, radius, p, yc, yr)) denseInterval(w, n, k, p, center, radius, yc, yr);
     const ys = new Float64Array(p * n);
     for (let q = 0; q < p; q++) {
-      const xo = q * k;
-      let mag = 0;
-      for (let i = xo; i < xo + k; i++) mag = Math.max(mag, Math.abs(center[i]) + radius[i]);
-      for (let j = 0; j < n; j++) {
-        const wo = j * k;
-        // Two accumulators per sum: shorter dependency chains.
-        let c0 = 0, r0 = 0, c1 = 0, r1 = 0;
-        let i = 0;
-        for (; i + 1 < k; i += 2) {
-          const x = xo + i;
-          const w0 = w[wo + i], w1 = w[wo + i + 1];
-          c0 += w0 * center[x];
-          c1 += w1 * center[x + 1];
-          r0 += Math.abs(w0) * radius[x];
-          r1 += Math.abs(w1) * radius[x + 1];
-        }
-        if (i < k) {
-          const w0 = w[wo + i];
-          c0 += w0 * center[xo + i];
-          r0 += Math.abs(w0) * radius[xo + i];
-        }
-        yc[q * n + j] = c0 + c1;
-        yr[q * n + j] = r0 + r1;
-        ys[q * n + j] = norms[j] * mag;
-      }
+      const mag = maxMagnitude(center, radius, q * k, q * k + k);
+      for (let j = 0; j < n; j++) ys[q * n + j] = this.norms[j] * mag;
     }
     return [yc, yr, ys];
   }
@@ -144,6 +101,50 @@ function density(a: Float64Array): number {
   let seen = 0;
   for (let i = 0; i < a.length; i += step, seen++) if (a[i] !== 0) nz++;
   return seen === 0 ? 0 : nz / seen;
+}
+
+/** ‖W[j, ·]‖₁ per row of an n × k matrix, rounded up a little so products with it stay upper bounds in float64. */
+function rowNorms(w: Float64Array, n: number, k: number): Float64Array {
+  const norms = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    let t = 0;
+    for (let i = j * k; i < j * k + k; i++) t += Math.abs(w[i]);
+    norms[j] = t * (1 + 1e-12);
+  }
+  return norms;
+}
+
+/** max (|c_i| + r_i) over [from, to). */
+function maxMagnitude(center: Float64Array, radius: Float64Array, from: number, to: number): number {
+  let mag = 0;
+  for (let i = from; i < to; i++) mag = Math.max(mag, Math.abs(center[i]) + radius[i]);
+  return mag;
+}
+
+/** yc = W·c, yr = |W|·r for p rows of k inputs (the TypeScript form of ResidentMatrix.interval). */
+function denseInterval(w: Float64Array, n: number, k: number, p: number, center: Float64Array, radius: Float64Array, yc: Float64Array, yr: Float64Array): void {
+  for (let q = 0; q < p; q++) {
+    const xo = q * k;
+    for (let j = 0; j < n; j++) {
+      const wo = j * k;
+      // Two accumulators per sum: shorter dependency chains.
+      let c0 = 0, r0 = 0, c1 = 0, r1 = 0;
+      let i = 0;
+      for (; i + 1 < k; i += 2) {
+        const w0 = w[wo + i], w1 = w[wo + i + 1];
+        c0 += w0 * center[xo + i];
+        c1 += w1 * center[xo + i + 1];
+        r0 += Math.abs(w0) * radius[xo + i];
+        r1 += Math.abs(w1) * radius[xo + i + 1];
+      }
+      if (i < k) {
+        c0 += w[wo + i] * center[xo + i];
+        r0 += Math.abs(w[wo + i]) * radius[xo + i];
+      }
+      yc[q * n + j] = c0 + c1;
+      yr[q * n + j] = r0 + r1;
+    }
+  }
 }
 
 /** Geometry of a 2-D convolution (1-D convolutions use h = 1). */
@@ -212,37 +213,47 @@ export class ConvMap extends LinearMapBase {
     if (abs && this.absWeight === null) this.absWeight = this.weight.map(Math.abs);
     return adjointConv(this.g, abs ? this.absWeight! : this.weight, dy, rows);
   }
-  /** One pass of IBP (see DenseMap.fusedInterval); null when the unrolled form is not available. */
+  private resident: ResidentMatrix | null = null;
+  private patchIndex: Int32Array | null = null;
+  /**
+   * One pass of IBP (see DenseMap.fusedInterval): as a product of the weights (cout × cin·kh·kw) with the input's
+   * patches by the wasm kernel when it is there, else over the unrolled form; null when neither applies.
+   */
   fusedInterval(center: Float64Array, radius: Float64Array): [Float64Array, Float64Array, Float64Array] | null {
-    const m = this.transposed ? null : this.unrolled();
-    if (!m) return null;
-    const { rowStart, col, value, absValue } = m;
-    const n = rowStart.length - 1;
-    if (this.norms === null) {
-      this.norms = new Float64Array(n);
-      for (let j = 0; j < n; j++) {
-        let t = 0;
-        for (let e = rowStart[j]; e < rowStart[j + 1]; e++) t += absValue[e];
-        this.norms[j] = t * (1 + 1e-12);
-      }
-    }
-    const norms = this.norms;
-    let mag = 0;
-    for (let i = 0; i < center.length; i++) mag = Math.max(mag, Math.abs(center[i]) + radius[i]);
+    if (this.transposed) return null;
+    const g = this.g;
+    const taps = (g.cin / g.groups) * g.kh * g.kw;
+    if (this.norms === null) this.norms = rowNorms(this.weight, g.cout, taps);
+    const n = this.convOut;
+    const plane = g.hout * g.wout;
     const yc = new Float64Array(n);
     const yr = new Float64Array(n);
-    const ys = new Float64Array(n);
-    for (let j = 0; j < n; j++) {
-      let c = 0, r = 0;
-      for (let e = rowStart[j]; e < rowStart[j + 1]; e++) {
-        const q = col[e];
-        c += value[e] * center[q];
-        r += absValue[e] * radius[q];
-      }
-      yc[j] = c;
-      yr[j] = r;
-      ys[j] = norms[j] * mag;
+    if (g.groups === 1 && this.resident === null && plane * taps <= CSR_LIMIT) {
+      this.resident = new ResidentMatrix(this.weight, g.cout, taps);
+      this.patchIndex = patchIndex(g);
     }
+    let done = false;
+    if (this.resident !== null && this.resident.available()) {
+      const [pc, pr] = patches(this.patchIndex!, center, radius);
+      done = this.resident.interval(pc, pr, plane, yc, yr);
+    }
+    if (done) {
+      // The kernel's rows are positions (plane × cout): to channel-major.
+      const tc = Float64Array.from(yc);
+      const tr = Float64Array.from(yr);
+      for (let q = 0; q < plane; q++)
+        for (let co = 0; co < g.cout; co++) {
+          yc[co * plane + q] = tc[q * g.cout + co];
+          yr[co * plane + q] = tr[q * g.cout + co];
+        }
+    } else {
+      const m = this.unrolled();
+      if (!m) return null;
+      csrInterval(m.rowStart, m.col, m.value, m.absValue, center, radius, yc, yr);
+    }
+    const mag = maxMagnitude(center, radius, 0, center.length);
+    const ys = new Float64Array(n);
+    for (let co = 0; co < g.cout; co++) ys.fill(this.norms[co] * mag, co * plane, (co + 1) * plane);
     return [yc, yr, ys];
   }
   applyLinear(xs: readonly Float64Array[], rows: number): Float64Array {
@@ -293,6 +304,57 @@ function unrollConv(g: ConvGeometry, w: Float64Array): NonNullable<ConvMap['csr'
   }
   const val = Float64Array.from(value);
   return { rowStart, col: Int32Array.from(col), value: val, absValue: val.map(Math.abs) };
+}
+
+/** yc = W·c, yr = |W|·r over the rows of an unrolled (CSR) map. */
+function csrInterval(rowStart: Int32Array, col: Int32Array, value: Float64Array, absValue: Float64Array, center: Float64Array, radius: Float64Array, yc: Float64Array, yr: Float64Array): void {
+  const n = rowStart.length - 1;
+  for (let j = 0; j < n; j++) {
+    let c = 0, r = 0;
+    const end = rowStart[j + 1];
+    for (let e = rowStart[j]; e < end; e++) {
+      const q = col[e];
+      c += value[e] * center[q];
+      r += absValue[e] * radius[q];
+    }
+    yc[j] = c;
+    yr[j] = r;
+  }
+}
+
+/**
+ * Where each entry of a one-group convolution's patch matrix (im2col) comes from: row q = output position, columns
+ * in (ci, a, b) order, the input's flat index or −1 off the input (padding).
+ */
+function patchIndex(g: ConvGeometry): Int32Array {
+  const { cin, hin, win, hout, wout, kh, kw, strideH, strideW, padTop, padLeft, dilationH, dilationW } = g;
+  const out = new Int32Array(hout * wout * cin * kh * kw);
+  let d = 0;
+  for (let oh = 0; oh < hout; oh++)
+    for (let ow = 0; ow < wout; ow++)
+      for (let ci = 0; ci < cin; ci++)
+        for (let a = 0; a < kh; a++) {
+          const ih = oh * strideH + a * dilationH - padTop;
+          for (let b = 0; b < kw; b++, d++) {
+            const iw = ow * strideW + b * dilationW - padLeft;
+            out[d] = ih >= 0 && ih < hin && iw >= 0 && iw < win ? (ci * hin + ih) * win + iw : -1;
+          }
+        }
+  return out;
+}
+
+/** The patch matrices of two inputs at once (see patchIndex). */
+function patches(index: Int32Array, x: Float64Array, y: Float64Array): [Float64Array, Float64Array] {
+  const px = new Float64Array(index.length);
+  const py = new Float64Array(index.length);
+  for (let d = 0; d < index.length; d++) {
+    const s = index[d];
+    if (s >= 0) {
+      px[d] = x[s];
+      py[d] = y[s];
+    }
+  }
+  return [px, py];
 }
 
 /** y[r, j] = Σ_e value[e]·x[r, col[e]] over row j's entries. */

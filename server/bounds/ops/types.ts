@@ -15,6 +15,11 @@ export interface LinearBoundOp {
   readonly outputSize: number;
   /** The constant part f(0) (outputSize), or null when it is zero. */
   readonly bias: Float64Array | null;
+  /**
+   * When the bias was folded from several terms (fuse.ts): the sum of their magnitudes, which rounding allowances
+   * use instead of |bias|; null when the bias is a model constant as stored.
+   */
+  readonly biasMagnitude: Float64Array | null;
   /** Σ_i L_i·x_i for each row (no bias). May return one of `xs` itself for a pure relabelling. */
   applyLinear(xs: readonly Float64Array[], rows: number): Float64Array;
   /** Σ_i |L_i|·x_i for each row (IBP radius). */
