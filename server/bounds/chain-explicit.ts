@@ -4,7 +4,8 @@
 // (the output channels at one position: a dense cout × (cin·kh·kw) block), each applied as one product.
 import { gemm } from '../tensor/kernels';
 import { wasmProductTo } from '../tensor/wasm-gemm';
-import type { ChainPlan, ChainStart, Mat } from './chain';
+import { BackwardWorkspace, ResidentSparse } from '../tensor/wasm-resident';
+import { segmentConstant, type ChainPlan, type ChainStart, type Mat } from './chain';
 import { allowance } from './float';
 import type { ElementwiseRelaxation, Relaxation } from './ops/types';
 import type { Region } from './region';
@@ -172,21 +173,178 @@ function applyBatch(batch: Batch, G: Float64Array, R: number, out: Float64Array)
   scatter(bufC, width);
 }
 
-/** Widened lower bounds of rows r0..r0+R of the start (see chainRows), by the structured pass. */
+const transposes = new WeakMap<Mat, Float64Array>();
+
+/** A dense matrix's transpose (cols × rows), computed once. */
+function transposed(P: Mat): Float64Array {
+  let t = transposes.get(P);
+  if (t === undefined) {
+    const { rows, cols, data } = P;
+    t = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = data[i * cols + j];
+    transposes.set(P, t);
+  }
+  return t;
+}
+
+const residents = new WeakMap<Mat, ResidentSparse>();
+
+function residentOf(J: Mat): ResidentSparse {
+  let r = residents.get(J);
+  if (r === undefined) {
+    const { rowStart, col, val } = J.csr!;
+    residents.set(J, (r = new ResidentSparse(rowStart, col, val, J.rows, J.cols)));
+  }
+  return r;
+}
+
+/**
+ * explicitBlock in wasm memory: the coefficient blocks (rows padded to a multiple of 8), the relaxations, the sparse
+ * segments (Jᵀ·V with Jᵀ resident) and the concretisation run as wasm SIMD kernels; dense segments are products.
+ * Returns false (doing nothing) when the wasm workspace is not there.
+ */
+function explicitBlockWasm(
+  plan: ChainPlan,
+  relaxations: ReadonlyMap<number, Relaxation>,
+  region: Region,
+  k: number,
+  from: number,
+  start: ChainStart,
+  r0: number,
+  R: number,
+  result: Float64Array,
+): boolean {
+  const W = Math.ceil(R / 8) * 8;
+  const sizes = plan.sizes;
+  const sparse: ResidentSparse[] = [];
+  let widest = 0, widestAct = 0;
+  for (let m = 1; m <= from; m++) {
+    if (plan.P[m][m].csr !== null) sparse.push(residentOf(plan.P[m][m]));
+    widestAct = Math.max(widestAct, sizes[m]);
+  }
+  for (let m = 0; m <= from; m++) widest = Math.max(widest, sizes[m]);
+  const n0 = sizes[0];
+  const cstAt = 0, magAt = W, paramsAt = 2 * W, loAt = paramsAt + 6 * widestAct, hiAt = loAt + n0;
+  let vAt = hiAt + n0, outAt = vAt + widest * W;
+  const ws = BackwardWorkspace.open(sparse, outAt + widest * W);
+  if (ws === null) return false;
+  const f = ws.f64;
+  const base = ws.base;
+  // The rows at h_from: through P_{k,from+1} (segments from+1 … k with identity activations between them).
+  const n = sizes[from];
+  const Jk = plan.P[k][from + 1];
+  f.fill(0, base, base + vAt + (Jk.csr !== null || start.kind !== 'neurons' ? n * W : 0));
+  const { c: bk, mag: bak } = segmentConstant(plan, k, from + 1);
+  const nk = sizes[k];
+  const V = base + vAt;
+  if (start.kind === 'neurons') {
+    for (let r = 0; r < R; r++) {
+      const g = r0 + r;
+      const i = start.neurons[g >> 1];
+      f[base + cstAt + r] = g & 1 ? -bk[i] : bk[i];
+      f[base + magAt + r] = bak[i];
+    }
+    if (Jk.csr !== null) {
+      const { rowStart, col, val } = Jk.csr;
+      for (let r = 0; r < R; r++) {
+        const g = r0 + r;
+        const i = start.neurons[g >> 1];
+        const s = g & 1 ? -1 : 1;
+        for (let e = rowStart[i]; e < rowStart[i + 1]; e++) f[V + col[e] * W + r] = s * val[e];
+      }
+    } else {
+      // From Pᵀ (cached): both reads and writes run along rows.
+      const T = transposed(Jk);
+      // Blocks start at an even row (pairs are never split): rows 2p, 2p + 1 are +e_i, −e_i.
+      const p0 = r0 >> 1;
+      const pairs = R >> 1;
+      const idx = start.neurons.subarray(p0, p0 + pairs);
+      for (let j = 0; j < n; j++) {
+        const o = V + j * W;
+        const to = j * nk;
+        for (let p = 0; p < pairs; p++) {
+          const x = T[to + idx[p]];
+          f[o + 2 * p] = x;
+          f[o + 2 * p + 1] = -x;
+        }
+        f.fill(0, o + R, o + W);
+      }
+    }
+  } else {
+    const A0 = new Float64Array(R * nk);
+    for (let r = 0; r < R; r++) {
+      const g = r0 + r;
+      const s = g & 1 ? -1 : 1;
+      const src = (g >> 1) * nk;
+      let c = 0, m = 0;
+      for (let j = 0; j < nk; j++) {
+        const a = s * start.rows[src + j];
+        A0[r * nk + j] = a;
+        c += a * bk[j];
+        m += Math.abs(a) * bak[j];
+      }
+      f[base + cstAt + r] = c;
+      f[base + magAt + r] = m;
+    }
+    const T = new Float64Array(R * n);
+    gemm(A0, Jk.data, T, R, n, nk, false, false, false);
+    for (let r = 0; r < R; r++) for (let j = 0; j < n; j++) f[V + j * W + r] = T[r * n + j];
+  }
+  for (let m = from; m >= 1; m--) {
+    const { lowSlope, lowBias, upSlope, upBias } = relaxations.get(plan.act[m]) as ElementwiseRelaxation;
+    const nm = sizes[m];
+    const bm = plan.b[m], bam = plan.bAbs[m];
+    for (let j = 0, p = base + paramsAt; j < nm; j++, p += 6) {
+      f[p] = lowSlope[j];
+      f[p + 1] = upSlope[j];
+      f[p + 2] = lowBias[j];
+      f[p + 3] = upBias[j];
+      f[p + 4] = bm[j];
+      f[p + 5] = bam[j];
+    }
+    ws.relax(base + vAt, base + cstAt, base + magAt, base + paramsAt, nm, W);
+    const J = plan.P[m][m];
+    const nPrev = sizes[m - 1];
+    if (J.csr !== null) ws.spmm(residentOf(J), base + vAt, base + outAt, W / 8);
+    else gemm(J.data, f.subarray(base + vAt, base + vAt + nm * W), f.subarray(base + outAt, base + outAt + nPrev * W), nPrev, W, nm, true, false, false);
+    [vAt, outAt] = [outAt, vAt];
+  }
+  f.set(region.lower, base + loAt);
+  f.set(region.upper, base + hiAt);
+  ws.concretise(base + vAt, base + cstAt, base + magAt, base + loAt, base + hiAt, n0, W);
+  for (let r = 0; r < R; r++) {
+    const c = f[base + cstAt + r];
+    result[r0 + r] = c - allowance(c, f[base + magAt + r]);
+  }
+  return true;
+}
+
+/** Whether explicitBlock runs in wasm here (and may start below identity levels). */
+export function explicitInWasm(): boolean {
+  return BackwardWorkspace.available();
+}
+
+/**
+ * Widened lower bounds of rows r0..r0+R of the start (see chainRows), by the structured pass. The activations
+ * from + 1 … k − 1 must be the identity (all active); the wasm pass starts at h_from, the TypeScript one at h_{k−1}.
+ */
 export function explicitBlock(
   plan: ChainPlan,
   relaxations: ReadonlyMap<number, Relaxation>,
   region: Region,
   k: number,
+  from: number,
   start: ChainStart,
   r0: number,
   R: number,
   result: Float64Array,
 ): void {
+  if (explicitBlockWasm(plan, relaxations, region, k, from, start, r0, R, result)) return;
   const cst = new Float64Array(R);
   const mag = new Float64Array(R);
   const Jk = plan.P[k][k];
   const bk = plan.b[k];
+  const bak = plan.bAbs[k];
   const n = plan.sizes[k - 1];
   const nk = plan.sizes[k];
   // V: the coefficients at h_{k−1} (the input of segment k), neuron-major.
@@ -196,9 +354,8 @@ export function explicitBlock(
       const g = r0 + r;
       const i = start.neurons[g >> 1];
       const s = g & 1 ? -1 : 1;
-      const t = s * bk[i];
-      cst[r] = t;
-      mag[r] = Math.abs(t);
+      cst[r] = s * bk[i];
+      mag[r] = bak[i];
       if (Jk.csr !== null) {
         const { rowStart, col, val } = Jk.csr;
         for (let e = rowStart[i]; e < rowStart[i + 1]; e++) V[col[e] * R + r] = s * val[e];
@@ -217,9 +374,8 @@ export function explicitBlock(
       for (let j = 0; j < nk; j++) {
         const a = s * start.rows[src + j];
         A0[r * nk + j] = a;
-        const t = a * bk[j];
-        c += t;
-        m += Math.abs(t);
+        c += a * bk[j];
+        m += Math.abs(a) * bak[j];
       }
       cst[r] = c;
       mag[r] = m;
@@ -236,6 +392,7 @@ export function explicitBlock(
     const nm = plan.sizes[m];
     const keep = new Uint8Array(nm);
     const bm = plan.b[m];
+    const bam = plan.bAbs[m];
     for (let j = 0; j < nm; j++) {
       const o = j * R;
       const ls = lowSlope[j], us = upSlope[j], lb = lowBias[j], ub = upBias[j];
@@ -268,11 +425,12 @@ export function explicitBlock(
           mag[r] += Math.abs(t);
         }
       const bj = bm[j];
+      const baj = bam[j];
       if (bj !== 0)
         for (let r = 0; r < R; r++) {
-          const t = V[o + r] * bj;
-          cst[r] += t;
-          mag[r] += Math.abs(t);
+          const v = V[o + r];
+          cst[r] += v * bj;
+          mag[r] += Math.abs(v) * baj;
         }
     }
     const next = new Float64Array(plan.sizes[m - 1] * R);

@@ -16,7 +16,7 @@ import type { Interval } from './ibp';
 import type { ElementwiseRelaxation, LinearBoundOp, Relaxation } from './ops/types';
 import type { Region } from './region';
 import { allowance } from './float';
-import { explicitBlock } from './chain-explicit';
+import { explicitBlock, explicitInWasm } from './chain-explicit';
 
 /** A dense matrix (rows × cols, row-major) with its sparse (CSR) form when it is mostly zeros. */
 export interface Mat {
@@ -42,6 +42,8 @@ export interface ChainPlan {
   readonly Qabs: readonly Float64Array[];
   /** b[m]: the constant term of segment m alone (z_m = J_m·h_{m−1} + b_m). */
   readonly b: readonly Float64Array[];
+  /** bAbs[m]: a bound on the magnitude of the terms summed into b[m] (≥ |b[m]|), for rounding allowances. */
+  readonly bAbs: readonly Float64Array[];
 }
 
 /** Largest total number of coefficients the products may take (else the general backward pass is used). */
@@ -144,7 +146,7 @@ function buildPlan(bg: BoundGraph): ChainPlan | null {
     Q.push(q);
     Qabs.push(qa);
   }
-  return { segments: L, sizes, act, level, P, Q, Qabs, b };
+  return { segments: L, sizes, act, level, P, Q, Qabs, b, bAbs };
 }
 
 function mat(rows: number, cols: number, data: Float64Array): Mat {
@@ -196,6 +198,39 @@ function multiply(a: Float64Array, m: number, k: number, B: Mat, out: Float64Arr
 
 /** Rows to bound at z_k: ±e_i (row r: neuron neurons[r >> 1], sign + for even r) or ±C (row r: ±C[r >> 1]). */
 export type ChainStart = { kind: 'neurons'; neurons: Int32Array } | { kind: 'matrix'; rows: Float64Array; count: number };
+
+const constants = new WeakMap<ChainPlan, Map<number, { c: Float64Array; mag: Float64Array }>>();
+
+/**
+ * The constant term of z_k as an affine function of h_{j−1} when the activations j … k−1 are the identity
+ * (D_{k,j} = b_k + J_k·D_{k−1,j}, D_{k,k} = b_k), with a bound on the magnitude of the terms summed into it.
+ */
+export function segmentConstant(plan: ChainPlan, k: number, j: number): { c: Float64Array; mag: Float64Array } {
+  if (j === k) return { c: plan.b[k], mag: plan.bAbs[k] };
+  let byPlan = constants.get(plan);
+  if (byPlan === undefined) constants.set(plan, (byPlan = new Map()));
+  const key = k * 4096 + j;
+  let d = byPlan.get(key);
+  if (d === undefined) {
+    const inner = segmentConstant(plan, k - 1, j);
+    const J = plan.P[k][k];
+    const n = J.cols;
+    const c = Float64Array.from(plan.b[k]);
+    const mag = Float64Array.from(plan.bAbs[k]);
+    for (let i = 0; i < J.rows; i++) {
+      let s = 0, m = 0;
+      for (let t = 0; t < n; t++) {
+        const w = J.data[i * n + t];
+        s += w * inner.c[t];
+        m += Math.abs(w) * inner.mag[t];
+      }
+      c[i] += s;
+      mag[i] += m;
+    }
+    byPlan.set(key, (d = { c, mag }));
+  }
+  return d;
+}
 
 /** Whether the chain path applies: a plan exists and every activation before level k has an elementwise relaxation. */
 export function chainApplies(plan: ChainPlan, relaxations: ReadonlyMap<number, Relaxation>, k: number): boolean {
@@ -280,14 +315,18 @@ export function chainRows(
     const S = notIdentity(relax);
     if (S.length > 0) levels.push({ m, S, relax });
   }
-  if (start.kind === 'neurons' && levels.length === 1) {
+  // With the wasm kernels, a pass that can start below identity levels (all neurons active: the product P_{k,m+1}
+  // replaces their segments) is cheaper than per-pair corrections.
+  const fromBelow = levels.length > 0 && levels[0].m < k - 1 && explicitInWasm();
+  if (start.kind === 'neurons' && levels.length === 1 && !fromBelow) {
     chainPairs(plan, levels[0], region, v, k, start.neurons, result);
     return result;
   }
-  if (explicitCheaper(plan, levels, k, start)) {
+  if (fromBelow || explicitCheaper(plan, levels, k, start)) {
     // Neuron-major blocks: rows × (widest value) coefficients, twice.
     const eblock = Math.max(2, 2 * Math.floor(EXPLICIT_ELEMENTS / (2 * widest)));
-    for (let r0 = 0; r0 < total; r0 += eblock) explicitBlock(plan, relaxations, region, k, start, r0, Math.min(eblock, total - r0), result);
+    const from = levels[0].m;
+    for (let r0 = 0; r0 < total; r0 += eblock) explicitBlock(plan, relaxations, region, k, from, start, r0, Math.min(eblock, total - r0), result);
     return result;
   }
   for (let r0 = 0; r0 < total; r0 += block) {

@@ -39,9 +39,15 @@ export const i32 = (v: number): number[] => [0x41, ...sleb(v)];
 export const ADD = 0x6a, SUB = 0x6b, MUL = 0x6c, LT_U = 0x49, NE = 0x47;
 export const LOOP = [0x03, 0x40];
 export const END = 0x0b;
-/** br_if to the innermost enclosing loop. */
-export const BR_IF_LOOP = [0x0d, 0];
+/** br_if to the enclosing block or loop `depth` levels out (0: the innermost). */
+export const brIf = (depth: number): number[] => [0x0d, ...uleb(depth)];
+/** br_if to the innermost enclosing loop (its start). */
+export const BR_IF_LOOP = brIf(0);
 export const F64_ADD = 0xa0;
+export const GE_U = 0x4f;
+export const BLOCK = [0x02, 0x40];
+export const f64Load = (offset: number): number[] => [0x2b, 3, ...uleb(offset)];
+export const i32Load = (offset: number): number[] => [0x28, 2, ...uleb(offset)];
 export const f64Store = (offset: number): number[] => [0x39, 3, ...uleb(offset)];
 
 // SIMD (f64x2).
@@ -53,6 +59,9 @@ export const lane = (i: number): number[] => simd(0x21, i);
 export const F64X2_ADD = simd(0xf0);
 export const F64X2_MUL = simd(0xf2);
 export const F64X2_ABS = simd(0xec);
+export const F64X2_PMIN = simd(0xf6);
+export const F64X2_PMAX = simd(0xf7);
+export const F64X2_SPLAT = simd(0x14);
 export const ZERO = simd(0x0c, ...new Array(16).fill(0));
 
 export const I32 = 0x7f;

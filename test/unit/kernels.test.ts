@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gemm, conv2d, conv2dTranspose, setWasmGemm, type Conv2dGeometry } from '../../server/tensor/kernels';
 import { wasmGemm, wasmGemmAvailable } from '../../server/tensor/wasm-gemm';
-import { ResidentMatrix } from '../../server/tensor/wasm-interval';
+import { ResidentMatrix } from '../../server/tensor/wasm-resident';
 import type { FloatArray } from '../../server/tensor/types';
 
 /** Deterministic pseudo-random numbers in [-1, 1) (xorshift), so failures reproduce. */

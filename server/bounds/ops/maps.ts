@@ -1,7 +1,7 @@
 // The few linear-map kernels every affine op is built from: dense, convolution, gather-affine, sparse (CSR).
 import type { IRNode } from '../../ir/graph';
 import { gemm } from '../../tensor/kernels';
-import { ResidentMatrix } from '../../tensor/wasm-interval';
+import { ResidentMatrix } from '../../tensor/wasm-resident';
 import type { LinearBoundOp } from './types';
 
 abstract class LinearMapBase implements LinearBoundOp {
