@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gemm, conv2d, conv2dTranspose, setWasmGemm, type Conv2dGeometry } from '../../server/tensor/kernels';
 import { wasmGemm, wasmGemmAvailable } from '../../server/tensor/wasm-gemm';
-import { ResidentMatrix } from '../../server/tensor/wasm-resident';
+import { BackwardWorkspace, ResidentMatrix, ResidentSparse } from '../../server/tensor/wasm-resident';
 import type { FloatArray } from '../../server/tensor/types';
 
 /** Deterministic pseudo-random numbers in [-1, 1) (xorshift), so failures reproduce. */
@@ -238,4 +238,66 @@ test('ResidentMatrix: matrices that no longer fit the arena start it over, and e
       assertClose(yc, ec, 1e-12, `round ${round}, matrix ${i}: W·x`);
       assertClose(yr, er, 1e-12, `round ${round}, matrix ${i}: |W|·r`);
     }
+});
+
+test('the wasm backward-pass kernels (Jᵀ·V, relaxation, concretisation) equal plain loops', () => {
+  const next = rng(13);
+  // A sparse 30 × 50 matrix J (about 20 % non-zero), V with 40 columns (5 chunks of 8).
+  const rows = 30, cols = 50, W = 40;
+  const rowStart = new Int32Array(rows + 1);
+  const col: number[] = [];
+  const val: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) if (next() > 0.6) { col.push(j); val.push(next()); }
+    rowStart[i + 1] = col.length;
+  }
+  const J = new ResidentSparse(rowStart, Int32Array.from(col), Float64Array.from(val), rows, cols);
+  const vAt = 0, outAt = rows * W, cstAt = outAt + cols * W, magAt = cstAt + W, pAt = magAt + W, loAt = pAt + 6 * rows, hiAt = loAt + cols;
+  const ws = BackwardWorkspace.open([J], hiAt + cols);
+  assert.ok(ws !== null, 'wasm SIMD compiles on this Node');
+  const f = ws.f64;
+  const b = ws.base;
+  const V = Float64Array.from({ length: rows * W }, () => next());
+  f.set(V, b + vAt);
+  // relax on V's rows (neuron-major: one row per neuron of J's output side).
+  const params = Float64Array.from({ length: 6 * rows }, (_, i) => (i % 6 === 5 ? Math.abs(next()) + 1 : next()));
+  f.set(params, b + pAt);
+  f.fill(0, b + cstAt, b + magAt + W);
+  ws.relax(b + vAt, b + cstAt, b + magAt, b + pAt, rows, W);
+  const cst = new Float64Array(W), mag = new Float64Array(W);
+  for (let j = 0; j < rows; j++) {
+    const [ls, us, lb, ub, bias, bound] = params.subarray(6 * j, 6 * j + 6);
+    for (let r = 0; r < W; r++) {
+      const v = V[j * W + r];
+      const p = Math.max(v, 0), q = Math.min(v, 0);
+      const nv = p * ls + q * us;
+      const t = p * lb + q * ub;
+      V[j * W + r] = nv;
+      cst[r] += t + nv * bias;
+      mag[r] += Math.abs(t) + Math.abs(nv) * bound;
+    }
+  }
+  assertClose(f.subarray(b + vAt, b + vAt + rows * W), V, 1e-12, 'relax: coefficients');
+  assertClose(f.subarray(b + cstAt, b + cstAt + W), cst, 1e-12, 'relax: constants');
+  assertClose(f.subarray(b + magAt, b + magAt + W), mag, 1e-12, 'relax: magnitudes');
+  // out (cols × W) = Jᵀ·V.
+  ws.spmm(J, b + vAt, b + outAt, W / 8);
+  const out = new Float64Array(cols * W);
+  for (let i = 0; i < rows; i++) for (let e = rowStart[i]; e < rowStart[i + 1]; e++) for (let r = 0; r < W; r++) out[col[e] * W + r] += val[e] * V[i * W + r];
+  assertClose(f.subarray(b + outAt, b + outAt + cols * W), out, 1e-12, 'Jᵀ·V');
+  // concretise out over a box.
+  const lo = Float64Array.from({ length: cols }, () => next() - 1);
+  const hi = lo.map((l) => l + Math.abs(next()));
+  f.set(lo, b + loAt);
+  f.set(hi, b + hiAt);
+  ws.concretise(b + outAt, b + cstAt, b + magAt, b + loAt, b + hiAt, cols, W);
+  for (let i = 0; i < cols; i++)
+    for (let r = 0; r < W; r++) {
+      const x = out[i * W + r];
+      const t = Math.max(x, 0) * lo[i] + Math.min(x, 0) * hi[i];
+      cst[r] += t;
+      mag[r] += Math.abs(t);
+    }
+  assertClose(f.subarray(b + cstAt, b + cstAt + W), cst, 1e-12, 'concretise: constants');
+  assertClose(f.subarray(b + magAt, b + magAt + W), mag, 1e-12, 'concretise: magnitudes');
 });
