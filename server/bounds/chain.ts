@@ -17,6 +17,7 @@ import type { ElementwiseRelaxation, LinearBoundOp, Relaxation } from './ops/typ
 import type { Region } from './region';
 import { allowance } from './float';
 import { explicitBlock, explicitInWasm } from './chain-explicit';
+import { ResidentMatrix } from '../tensor/wasm-resident';
 
 /** A dense matrix (rows × cols, row-major) with its sparse (CSR) form when it is mostly zeros. */
 export interface Mat {
@@ -315,6 +316,7 @@ export function chainRows(
     const S = notIdentity(relax);
     if (S.length > 0) levels.push({ m, S, relax });
   }
+  if (levels.length === 0 && start.kind === 'neurons' && exactRows(plan, region, v, k, start.neurons, result)) return result;
   // With the wasm kernels, a pass that can start below identity levels (all neurons active: the product P_{k,m+1}
   // replaces their segments) is cheaper than per-pair corrections.
   const fromBelow = levels.length > 0 && levels[0].m < k - 1 && explicitInWasm();
@@ -334,6 +336,40 @@ export function chainRows(
     chainBlock(plan, levels, region, v, k, start, r0, R, result);
   }
   return result;
+}
+
+const residentProducts = new WeakMap<Mat, ResidentMatrix>();
+
+/**
+ * Rows ±e_i of z_k when every activation before it is the identity (the first layer): z_k = P_{k,1}·x + Q_k exactly,
+ * so the bounds are Q_k ± (P·c ∓ |P|·r) over the box (centre c, radius r), one interval product for all neurons (the
+ * IBP kernel). The terms' magnitude is at most Qabs_k + 2·|P|·max(|lower|, |upper|) (both sums, and c, r within an
+ * ulp of the box). Returns false (doing nothing) for a sparse P or without wasm.
+ */
+function exactRows(plan: ChainPlan, region: Region, v: Float64Array[], k: number, neurons: Int32Array, result: Float64Array): boolean {
+  const P = plan.P[k][1];
+  if (P.csr !== null) return false;
+  let m = residentProducts.get(P);
+  if (m === undefined) residentProducts.set(P, (m = new ResidentMatrix(P.data, P.rows, P.cols)));
+  const { lower: lo, upper: hi } = region;
+  const n0 = P.cols;
+  const c = new Float64Array(n0);
+  const r = new Float64Array(n0);
+  for (let i = 0; i < n0; i++) {
+    c[i] = (lo[i] + hi[i]) / 2;
+    r[i] = (hi[i] - lo[i]) / 2;
+  }
+  const yc = new Float64Array(P.rows);
+  const yr = new Float64Array(P.rows);
+  if (!m.interval(c, r, 1, yc, yr)) return false;
+  const Qk = plan.Q[k], Qak = plan.Qabs[k], vk = v[k];
+  for (let p = 0; p < neurons.length; p++) {
+    const i = neurons[p];
+    const mag = Qak[i] + 2 * vk[i];
+    finish(result, 2 * p, Qk[i] + yc[i] - yr[i], mag);
+    finish(result, 2 * p + 1, -Qk[i] - yc[i] - yr[i], mag);
+  }
+  return true;
 }
 
 function chainBlock(
@@ -766,8 +802,13 @@ function explicitCheaper(plan: ChainPlan, levels: readonly { m: number; S: Int32
     chain += S.length + nnz * (P1.csr === null ? P1.cols : SPARSE_COST * (P1.csr.val.length / P1.rows));
     done.push({ m, nnz });
   }
-  return explicit < chain;
+  // In wasm (chain-explicit.ts) the pass's elementwise and sparse loops are SIMD kernels, about twice as cheap per
+  // multiply-add as the estimate's unit (measured on the lirpa conv and MLP models).
+  return (explicitInWasm() ? EXPLICIT_WASM_COST : 1) * explicit < chain;
 }
+
+/** Cost of the explicit pass's multiply-adds in wasm relative to the estimate's unit. */
+const EXPLICIT_WASM_COST = 0.5;
 
 function finish(result: Float64Array, g: number, bound: number, magnitude: number): void {
   result[g] = bound - allowance(bound, magnitude);
