@@ -549,6 +549,9 @@ function chainPairs(
   const pairs = neurons.length;
   if (Pm1.csr !== null) {
     const { rowStart, col, val } = Pm1.csr;
+    // y: P_{k,1}[i] minus the corrections of the exact neurons (shared: c_up = −c_low); xl, xu: the other neurons'
+    // corrections of each row. x_low = y + xl, x_up = −y + xu.
+    const y = new Float64Array(n0);
     const xl = new Float64Array(n0);
     const xu = new Float64Array(n0);
     const hj = new Int32Array(nm);
@@ -563,19 +566,11 @@ function chainPairs(
       if (p1 !== null) {
         for (let e = p1.rowStart[i]; e < p1.rowStart[i + 1]; e++) {
           const q = p1.col[e];
-          xl[q] = p1.val[e];
-          xu[q] = -p1.val[e];
+          y[q] = p1.val[e];
           mark[q] = 1;
           touched[nt++] = q;
         }
-      } else {
-        const po = i * n0;
-        for (let q = 0; q < n0; q++) {
-          const x = P1.data[po + q];
-          xl[q] = x;
-          xu[q] = -x;
-        }
-      }
+      } else y.set(P1.data.subarray(i * n0, i * n0 + n0));
       let cl = Qk[i], cu = -Qk[i];
       let ml = Qak[i] + vk[i], mu = ml;
       // The corrected neurons of this row: h = P_{k,k}[i, j] ≠ 0 with j ∈ S.
@@ -621,7 +616,9 @@ function chainPairs(
               touched[nt++] = q;
             }
           }
-        if (cvl !== 0 && cvu !== 0) {
+        if (cvu === -cvl) {
+          if (cvl !== 0) for (let e = rowStart[j]; e < e1; e++) y[col[e]] -= cvl * val[e];
+        } else if (cvl !== 0 && cvu !== 0) {
           for (let e = rowStart[j]; e < e1; e++) {
             const w = val[e];
             const q = col[e];
@@ -629,21 +626,22 @@ function chainPairs(
             xu[q] -= cvu * w;
           }
         } else if (cvl !== 0) for (let e = rowStart[j]; e < e1; e++) xl[col[e]] -= cvl * val[e];
-        else if (cvu !== 0) for (let e = rowStart[j]; e < e1; e++) xu[col[e]] -= cvu * val[e];
+        else for (let e = rowStart[j]; e < e1; e++) xu[col[e]] -= cvu * val[e];
       }
       let sl = 0, sml = 0, su = 0, smu = 0;
       if (p1 !== null)
         for (let t = 0; t < nt; t++) {
           const q = touched[t];
           const l = lo[q], u = hi[q];
-          const a = xl[q];
+          const a = y[q] + xl[q];
           const ta = a >= 0 ? a * l : a * u;
           sl += ta;
           sml += Math.abs(ta);
-          const b = xu[q];
+          const b = xu[q] - y[q];
           const tb = b >= 0 ? b * l : b * u;
           su += tb;
           smu += Math.abs(tb);
+          y[q] = 0;
           xl[q] = 0;
           xu[q] = 0;
           mark[q] = 0;
@@ -651,14 +649,16 @@ function chainPairs(
       else
         for (let q = 0; q < n0; q++) {
           const l = lo[q], u = hi[q];
-          const a = xl[q];
+          const a = y[q] + xl[q];
           const ta = a >= 0 ? a * l : a * u;
           sl += ta;
           sml += Math.abs(ta);
-          const b = xu[q];
+          const b = xu[q] - y[q];
           const tb = b >= 0 ? b * l : b * u;
           su += tb;
           smu += Math.abs(tb);
+          xl[q] = 0;
+          xu[q] = 0;
         }
       finish(result, 2 * p, sl + cl, sml + ml);
       finish(result, 2 * p + 1, su + cu, smu + mu);
