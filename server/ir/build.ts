@@ -165,7 +165,13 @@ export function buildGraph(source: GraphSource): BuildResult {
 
     // Shape and Size of a value with a static shape are constants (every IR shape is static).
     if (builtIn) {
-      const value = shapeOrSize(node, inputInfos[0]!.shape, source.opset);
+      const data = inputInfos[0];
+      if (data === undefined) {
+        problems.push(nodeProblem(node, new Error(`${node.opType} needs its data input, and this one has none`)));
+        record('failed', node.outputs.map(() => null));
+        continue;
+      }
+      const value = shapeOrSize(node, data.shape, source.opset);
       constants.set(node.outputs[0], value);
       known.set(node.outputs[0], { shape: value.dims, dtype: 'int64' });
       record('folded', [value.dims]);

@@ -50,7 +50,7 @@ test('a clean error is one line naming the file; anything else is a crash', () =
   assert.equal(classifyError('thrown string', 'm.onnx').outcome, 'crash');
 });
 
-test('regressions the fuzzer found: deep protobuf nesting, a graph without outputs', () => {
+test('regressions the fuzzer found: deep protobuf nesting, a graph without outputs, a Shape without its input', () => {
   const saved = { ...process.env };
   try {
     setLimits({ tensorElements: 2 ** 22 });
@@ -62,6 +62,7 @@ test('regressions the fuzzer found: deep protobuf nesting, a graph without outpu
     // Found cases, replayed by seed: each names what the fuzzer did to the model.
     for (const [seed, index, pattern] of [
       [7, 59, /the graph declares no outputs/],
+      [705670253, 72, /node 'Shape_0' \(Shape\): Shape needs its data input, and this one has none/],
     ] as const) {
       const c = onnxCase(seed, index);
       const r = runCase('onnx', c);
