@@ -5,7 +5,7 @@
 import { gemm } from '../tensor/kernels';
 import { wasmProductTo } from '../tensor/wasm-gemm';
 import { BackwardWorkspace, ResidentSparse } from '../tensor/wasm-resident';
-import { segmentConstant, type ChainPlan, type ChainStart, type Mat } from './chain';
+import { segmentConstant, signedRows, type ChainPlan, type ChainStart, type Mat } from './chain';
 import { allowance } from './float';
 import type { ElementwiseRelaxation, Relaxation } from './ops/types';
 import type { Region } from './region';
@@ -271,21 +271,7 @@ function explicitBlockWasm(
       }
     }
   } else {
-    const A0 = new Float64Array(R * nk);
-    for (let r = 0; r < R; r++) {
-      const g = r0 + r;
-      const s = g & 1 ? -1 : 1;
-      const src = (g >> 1) * nk;
-      let c = 0, m = 0;
-      for (let j = 0; j < nk; j++) {
-        const a = s * start.rows[src + j];
-        A0[r * nk + j] = a;
-        c += a * bk[j];
-        m += Math.abs(a) * bak[j];
-      }
-      f[base + cstAt + r] = c;
-      f[base + magAt + r] = m;
-    }
+    const A0 = signedRows(start, r0, R, bk, bak, f, f, base + cstAt, base + magAt);
     const T = new Float64Array(R * n);
     gemm(A0, Jk.data, T, R, n, nk, false, false, false);
     for (let r = 0; r < R; r++) for (let j = 0; j < n; j++) f[V + j * W + r] = T[r * n + j];
@@ -365,21 +351,7 @@ export function explicitBlock(
       }
     }
   } else {
-    const A0 = new Float64Array(R * nk);
-    for (let r = 0; r < R; r++) {
-      const g = r0 + r;
-      const s = g & 1 ? -1 : 1;
-      const src = (g >> 1) * nk;
-      let c = 0, m = 0;
-      for (let j = 0; j < nk; j++) {
-        const a = s * start.rows[src + j];
-        A0[r * nk + j] = a;
-        c += a * bk[j];
-        m += Math.abs(a) * bak[j];
-      }
-      cst[r] = c;
-      mag[r] = m;
-    }
+    const A0 = signedRows(start, r0, R, bk, bak, cst, mag);
     // Vᵀ (R × n) = A0·J_k, then transposed.
     const W = new Float64Array(R * n);
     gemm(A0, Jk.data, W, R, n, nk, false, false, false);

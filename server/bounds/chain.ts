@@ -338,6 +338,40 @@ export function chainRows(
   return result;
 }
 
+/**
+ * Rows r0 … r0+R of a matrix start as signed rows (2i: C_i, 2i + 1: −C_i), R × nk; each row's constant a·c goes to
+ * cst[cstAt + r] and the magnitude of its terms |a|·magnitude to mag[magAt + r].
+ */
+export function signedRows(
+  start: Extract<ChainStart, { kind: 'matrix' }>,
+  r0: number,
+  R: number,
+  c: Float64Array,
+  magnitude: Float64Array,
+  cst: Float64Array,
+  mag: Float64Array,
+  cstAt = 0,
+  magAt = 0,
+): Float64Array {
+  const nk = c.length;
+  const A0 = new Float64Array(R * nk);
+  for (let r = 0; r < R; r++) {
+    const g = r0 + r;
+    const s = g & 1 ? -1 : 1;
+    const src = (g >> 1) * nk;
+    let t = 0, m = 0;
+    for (let j = 0; j < nk; j++) {
+      const a = s * start.rows[src + j];
+      A0[r * nk + j] = a;
+      t += a * c[j];
+      m += Math.abs(a) * magnitude[j];
+    }
+    cst[cstAt + r] = t;
+    mag[magAt + r] = m;
+  }
+  return A0;
+}
+
 const residentProducts = new WeakMap<Mat, ResidentMatrix>();
 
 /**
@@ -402,21 +436,9 @@ function chainBlock(
       mag[r] = Qak[i] + vk[i];
     }
   } else {
-    A0 = new Float64Array(R * nk);
-    for (let r = 0; r < R; r++) {
-      const g = r0 + r;
-      const s = g & 1 ? -1 : 1;
-      const src = (g >> 1) * nk;
-      let c = 0, m = 0;
-      for (let j = 0; j < nk; j++) {
-        const a = s * start.rows[src + j];
-        A0[r * nk + j] = a;
-        c += a * Qk[j];
-        m += Math.abs(a) * (Qak[j] + vk[j]);
-      }
-      cst[r] = c;
-      mag[r] = m;
-    }
+    const terms = new Float64Array(nk);
+    for (let j = 0; j < nk; j++) terms[j] = Qak[j] + vk[j];
+    A0 = signedRows(start, r0, R, Qk, terms, cst, mag);
   }
   const done: { m: number; S: Int32Array; c: Float64Array }[] = [];
   for (const { m, S, relax } of levels) {
