@@ -580,6 +580,7 @@ function chainPairs(
     const hv = new Float64Array(nm);
     const mark = new Uint8Array(n0);
     const touched = new Int32Array(n0);
+    const every = P1.csr === null ? Int32Array.from({ length: n0 }, (_, q) => q) : touched;
     for (let p = 0; p < pairs; p++) {
       const i = neurons[p];
       // A sparse P_{k,1} (a receptive field): only the touched columns are filled, concretised and cleared.
@@ -650,38 +651,26 @@ function chainPairs(
         } else if (cvl !== 0) for (let e = rowStart[j]; e < e1; e++) xl[col[e]] -= cvl * val[e];
         else for (let e = rowStart[j]; e < e1; e++) xu[col[e]] -= cvu * val[e];
       }
+      // Concretise the touched columns (all of them for a dense P_{k,1}) and clear them for the next pair.
+      const cols = p1 !== null ? touched : every;
+      if (p1 === null) nt = n0;
       let sl = 0, sml = 0, su = 0, smu = 0;
-      if (p1 !== null)
-        for (let t = 0; t < nt; t++) {
-          const q = touched[t];
-          const l = lo[q], u = hi[q];
-          const a = y[q] + xl[q];
-          const ta = a >= 0 ? a * l : a * u;
-          sl += ta;
-          sml += Math.abs(ta);
-          const b = xu[q] - y[q];
-          const tb = b >= 0 ? b * l : b * u;
-          su += tb;
-          smu += Math.abs(tb);
-          y[q] = 0;
-          xl[q] = 0;
-          xu[q] = 0;
-          mark[q] = 0;
-        }
-      else
-        for (let q = 0; q < n0; q++) {
-          const l = lo[q], u = hi[q];
-          const a = y[q] + xl[q];
-          const ta = a >= 0 ? a * l : a * u;
-          sl += ta;
-          sml += Math.abs(ta);
-          const b = xu[q] - y[q];
-          const tb = b >= 0 ? b * l : b * u;
-          su += tb;
-          smu += Math.abs(tb);
-          xl[q] = 0;
-          xu[q] = 0;
-        }
+      for (let t = 0; t < nt; t++) {
+        const q = cols[t];
+        const l = lo[q], u = hi[q];
+        const a = y[q] + xl[q];
+        const ta = a >= 0 ? a * l : a * u;
+        sl += ta;
+        sml += Math.abs(ta);
+        const b = xu[q] - y[q];
+        const tb = b >= 0 ? b * l : b * u;
+        su += tb;
+        smu += Math.abs(tb);
+        y[q] = 0;
+        xl[q] = 0;
+        xu[q] = 0;
+        mark[q] = 0;
+      }
       finish(result, 2 * p, sl + cl, sml + ml);
       finish(result, 2 * p + 1, su + cu, smu + mu);
     }
