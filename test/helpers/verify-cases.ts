@@ -6,7 +6,11 @@ import type { VerifyOutcome } from '../../server/certify/verify/index';
 import { evaluate } from '../../server/ir/forward';
 import type { Graph } from '../../server/ir/graph';
 import { encodeModel, type ModelSpec } from '../../server/onnx/encode';
-import { loadModelBytes } from '../../server/onnx/load';
+import { loadModelBytes, loadModelFile } from '../../server/onnx/load';
+import { readVnnlibFile } from '../../server/certify/vnnlib/index';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { repoRoot } from './onnx-models';
 
 export const gemm = (x: string, w: string, b: string, y: string) => ({ opType: 'Gemm', inputs: [x, w, b], outputs: [y], attrs: { transB: { kind: 'int' as const, value: 1 } } });
 
@@ -67,4 +71,20 @@ export function assertValidCounterexample(graph: Graph, p: VnnlibProperty, o: Ve
     });
   });
   assert.ok(ok, 'the counterexample is in the box and meets every row of a disjunct');
+}
+
+/** The 2021_test instances of the shared VNN-COMP set, loaded, with the competition's agreed answer. */
+export function vnncompTestInstances(): { name: string; graph: Graph; property: VnnlibProperty; expected: 'sat' | 'unsat' }[] {
+  const dir = resolve(repoRoot, '..', 'shared', 'benchmarks', 'vnncomp', '2021_test');
+  assert.ok(existsSync(dir), `the shared benchmarks folder ${dir} is missing — check out shared/ beside the repository`);
+  return ([
+    ['test_sat', 'test_prop', 'sat'],
+    ['test_unsat', 'test_prop', 'unsat'],
+    ['test_nano', 'test_nano', 'unsat'],
+  ] as const).map(([model, prop, expected]) => ({
+    name: model,
+    graph: loadModelFile(join(dir, 'onnx', `${model}.onnx`)).graph,
+    property: readVnnlibFile(join(dir, 'vnnlib', `${prop}.vnnlib`)),
+    expected,
+  }));
 }

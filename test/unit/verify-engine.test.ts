@@ -1,18 +1,16 @@
 // Complete verification on networks whose answer is known: sat with a checked counterexample, unsat by construction,
 // cases only branch and bound decides, the 2021_test VNN-COMP instances, and a randomised soundness check.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { buildBoundGraph, computeBounds } from '../../server/bounds/index';
-import { checkCounterexample, verifyProperty, type VerifyOutcome } from '../../server/certify/verify/index';
+import { checkCounterexample, verifyProperty } from '../../server/certify/verify/index';
 import { forwardBatch } from '../../server/certify/verify/network';
-import { formatResultFile, parseResultFile, readVnnlibFile, type VnnlibProperty } from '../../server/certify/vnnlib/index';
+import { formatResultFile, parseResultFile, type VnnlibProperty } from '../../server/certify/vnnlib/index';
 import type { Graph } from '../../server/ir/graph';
 import { encodeModel, type ModelSpec } from '../../server/onnx/encode';
-import { loadModelBytes, loadModelFile } from '../../server/onnx/load';
-import { randomTensor, repoRoot, rng, testSeed } from '../helpers/onnx-models';
-import { assertValidCounterexample, mlp, property, vnnlib } from '../helpers/verify-cases';
+import { loadModelBytes } from '../../server/onnx/load';
+import { randomTensor, rng, testSeed } from '../helpers/onnx-models';
+import { assertValidCounterexample, mlp, property, vnncompTestInstances, vnnlib } from '../helpers/verify-cases';
 
 // y = relu(x0 − x1) + relu(x0 + x1) on [0, 1]²: max 2 at x0 = 1.
 const vee = () => mlp([{ w: [[1, -1], [1, 1]], b: [0, 0] }, { w: [[1, 1]], b: [0] }]);
@@ -99,18 +97,10 @@ test('only branch and bound decides: input splitting proves the same property', 
 });
 
 test('the 2021_test instances of the shared VNN-COMP set get their agreed answers', async () => {
-  const dir = resolve(repoRoot, '..', 'shared', 'benchmarks', 'vnncomp', '2021_test');
-  assert.ok(existsSync(dir), `the shared benchmarks folder ${dir} is missing — check out shared/ beside the repository`);
-  for (const [model, prop, expected] of [
-    ['test_sat', 'test_prop', 'sat'],
-    ['test_unsat', 'test_prop', 'unsat'],
-    ['test_nano', 'test_nano', 'unsat'],
-  ]) {
-    const g = loadModelFile(join(dir, 'onnx', `${model}.onnx`)).graph;
-    const p = readVnnlibFile(join(dir, 'vnnlib', `${prop}.vnnlib`));
-    const o = await verifyProperty(g, p, { timeout_s: 30 });
-    assert.equal(o.result, expected, `${model}: ${o.reason ?? ''}`);
-    if (expected === 'sat') assertValidCounterexample(g, p, o);
+  for (const { name, graph, property: prop, expected } of vnncompTestInstances()) {
+    const o = await verifyProperty(graph, prop, { timeout_s: 30 });
+    assert.equal(o.result, expected, `${name}: ${o.reason ?? ''}`);
+    if (expected === 'sat') assertValidCounterexample(graph, prop, o);
   }
 });
 

@@ -12,7 +12,7 @@ import { evaluate } from '../../server/ir/forward';
 import type { Graph, IRNode, Tensor } from '../../server/ir/graph';
 import { loadModelFile } from '../../server/onnx/load';
 import { repoRoot, rng } from '../helpers/onnx-models';
-import { assertValidCounterexample, mlp, property, vnnlib } from '../helpers/verify-cases';
+import { assertValidCounterexample, mlp, property, vnncompTestInstances, vnnlib } from '../helpers/verify-cases';
 
 /** Random weights of the given widths, scaled by 1/√fan-in. */
 function randomLayers(widths: number[], seed: number): { w: number[][]; b: number[] }[] {
@@ -209,17 +209,10 @@ test('a timeout while the workers search answers timeout and leaves no worker ru
 });
 
 test('the 2021_test instances get their agreed answers with the pool too', async () => {
-  const dir = resolve(repoRoot, '..', 'shared', 'benchmarks', 'vnncomp', '2021_test');
-  for (const [model, prop, expected] of [
-    ['test_sat', 'test_prop', 'sat'],
-    ['test_unsat', 'test_prop', 'unsat'],
-    ['test_nano', 'test_nano', 'unsat'],
-  ]) {
-    const g = loadModelFile(join(dir, 'onnx', `${model}.onnx`)).graph;
-    const p = readVnnlibFile(join(dir, 'vnnlib', `${prop}.vnnlib`));
-    const o = await verifyProperty(g, p, { timeout_s: 30, workers: 2, workerStartAfter_s: 0 });
-    assert.equal(o.result, expected, `${model}: ${o.reason ?? ''}`);
-    if (expected === 'sat') assertValidCounterexample(g, p, o);
+  for (const { name, graph, property: prop, expected } of vnncompTestInstances()) {
+    const o = await verifyProperty(graph, prop, { timeout_s: 30, workers: 2, workerStartAfter_s: 0 });
+    assert.equal(o.result, expected, `${name}: ${o.reason ?? ''}`);
+    if (expected === 'sat') assertValidCounterexample(graph, prop, o);
   }
   assert.equal(babWorkersAlive(), 0);
 });
