@@ -93,7 +93,7 @@ export function backwardBound(
           for (let j = 0; j < n; j++) {
             const t = a[r * n + j] * b[j];
             s += t;
-            m += bm === null ? Math.abs(t) : Math.abs(a[r * n + j]) * bm[j];
+            m += Math.abs(a[r * n + j]) * bm![j];
           }
           lower[r] += s;
           magnitude[r] += m;

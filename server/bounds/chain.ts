@@ -12,7 +12,7 @@
 // pass costs rows × |S| instead of rows × layer width, and an identity start row e_i is row i of P itself.
 import { gemm } from '../tensor/kernels';
 import type { BoundGraph } from './graph';
-import type { Interval } from './ibp';
+import { centerRadius, type Interval } from './ibp';
 import type { ElementwiseRelaxation, LinearBoundOp, Relaxation } from './ops/types';
 import type { Region } from './region';
 import { allowance } from './float';
@@ -111,7 +111,7 @@ function buildPlan(bg: BoundGraph): ChainPlan | null {
       if (op.bias !== null)
         for (let j = 0; j < y.length; j++) {
           y[j] += op.bias[j];
-          ya[j] += bm !== null ? bm[j] : Math.abs(op.bias[j]);
+          ya[j] += bm![j];
         }
     }
     b.push(y);
@@ -385,14 +385,7 @@ function exactRows(plan: ChainPlan, region: Region, v: Float64Array[], k: number
   if (P.csr !== null) return false;
   let m = residentProducts.get(P);
   if (m === undefined) residentProducts.set(P, (m = new ResidentMatrix(P.data, P.rows, P.cols)));
-  const { lower: lo, upper: hi } = region;
-  const n0 = P.cols;
-  const c = new Float64Array(n0);
-  const r = new Float64Array(n0);
-  for (let i = 0; i < n0; i++) {
-    c[i] = (lo[i] + hi[i]) / 2;
-    r[i] = (hi[i] - lo[i]) / 2;
-  }
+  const [c, r] = centerRadius(region.lower, region.upper);
   const yc = new Float64Array(P.rows);
   const yr = new Float64Array(P.rows);
   if (!m.interval(c, r, 1, yc, yr)) return false;

@@ -67,8 +67,7 @@ function gatherOf(op: LinearBoundOp): Gather | null {
 }
 
 function magnitudeOf(op: LinearBoundOp): Float64Array {
-  if (op.biasMagnitude !== null) return op.biasMagnitude;
-  return op.bias !== null ? op.bias.map(Math.abs) : new Float64Array(op.outputSize);
+  return op.biasMagnitude ?? new Float64Array(op.outputSize);
 }
 
 function injective(g: Gather): boolean {

@@ -10,20 +10,24 @@ export interface Interval {
   upper: Float64Array;
 }
 
+/** The centre and radius of a box, elementwise (each within an ulp of the box's own bounds). */
+export function centerRadius(lower: Float64Array, upper: Float64Array): [Float64Array, Float64Array] {
+  const n = lower.length;
+  const c = new Float64Array(n);
+  const r = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    c[i] = (lower[i] + upper[i]) / 2;
+    r[i] = (upper[i] - lower[i]) / 2;
+  }
+  return [c, r];
+}
+
 /** Interval image of an affine op given intervals of its inputs, with a rounding allowance on the radius. */
 export function linearInterval(op: LinearBoundOp, inputs: readonly Interval[]): Interval {
   const centers: Float64Array[] = [];
   const radii: Float64Array[] = [];
   for (const b of inputs) {
-    const n = b.lower.length;
-    const c = new Float64Array(n);
-    const r = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const l = b.lower[i];
-      const u = b.upper[i];
-      c[i] = (l + u) / 2;
-      r[i] = (u - l) / 2;
-    }
+    const [c, r] = centerRadius(b.lower, b.upper);
     centers.push(c);
     radii.push(r);
   }
@@ -45,13 +49,12 @@ export function linearInterval(op: LinearBoundOp, inputs: readonly Interval[]): 
   }
   const bias = op.bias;
   const bm = op.biasMagnitude;
-  const allowance = SUM_ALLOWANCE;
   const n = c.length;
   const lower = new Float64Array(n);
   const upper = new Float64Array(n);
   for (let j = 0; j < n; j++) {
     const cj = bias !== null ? c[j] + bias[j] : c[j];
-    const slack = allowance * (scale[j] + (bm !== null ? bm[j] : bias !== null ? Math.abs(bias[j]) : 0));
+    const slack = SUM_ALLOWANCE * (scale[j] + (bm !== null ? bm[j] : 0));
     lower[j] = cj - r[j] - slack;
     upper[j] = cj + r[j] + slack;
   }
@@ -93,7 +96,7 @@ export function ibpSpec(bg: BoundGraph, values: ReadonlyMap<string, Interval>, s
         for (let i = 0; i < k; i++) w[r * k + i] += c * last.weight[j * k + i];
         if (bias !== null) {
           bias[r] += c * last.bias![j];
-          magnitude[r] += Math.abs(c) * (last.biasMagnitude !== null ? last.biasMagnitude[j] : Math.abs(last.bias![j]));
+          magnitude[r] += Math.abs(c) * last.biasMagnitude![j];
         }
       }
     const folded = new DenseMap(last.node, last.inputs[0], '', 1, k, spec.count, w, bias);

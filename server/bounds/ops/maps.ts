@@ -6,7 +6,15 @@ import type { LinearBoundOp } from './types';
 
 abstract class LinearMapBase implements LinearBoundOp {
   readonly kind = 'linear' as const;
-  biasMagnitude: Float64Array | null = null;
+  private magnitude: Float64Array | null = null;
+  /** See LinearBoundOp.biasMagnitude: |bias| (computed once) unless a fold set the sum of its terms' magnitudes. */
+  get biasMagnitude(): Float64Array | null {
+    if (this.magnitude === null && this.bias !== null) this.magnitude = this.bias.map(Math.abs);
+    return this.magnitude;
+  }
+  set biasMagnitude(m: Float64Array | null) {
+    this.magnitude = m;
+  }
   constructor(
     readonly node: IRNode,
     readonly inputs: readonly string[],

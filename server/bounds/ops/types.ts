@@ -16,8 +16,8 @@ export interface LinearBoundOp {
   /** The constant part f(0) (outputSize), or null when it is zero. */
   readonly bias: Float64Array | null;
   /**
-   * When the bias was folded from several terms (fuse.ts): the sum of their magnitudes, which rounding allowances
-   * use instead of |bias|; null when the bias is a model constant as stored.
+   * A bound on the magnitude of the terms summed into the bias, for rounding allowances: |bias| for a model constant
+   * as stored, the sum of the terms' magnitudes when it was folded from several (fuse.ts); null without a bias.
    */
   readonly biasMagnitude: Float64Array | null;
   /** Σ_i L_i·x_i for each row (no bias). May return one of `xs` itself for a pure relabelling. */
